@@ -1,0 +1,152 @@
+"""AdStudio settings, read from the environment (see README "Configuration").
+
+Every integration is switched by an environment variable, so tests run the same code as
+production: unset means the embedded default (SQLite, local files, in-process tasks, the tiny
+random-weight model); set means the real service.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# Where the embedded defaults keep their state (database, media, tiny model).
+VAR_DIR = Path(env.str("ADSTUDIO_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Core (https://docs.djangoproject.com/en/5.2/ref/settings/) ---
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-set-DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "brands",
+    "rendering",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "adstudio.urls"
+WSGI_APPLICATION = "adstudio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite file by default, PostgreSQL through DATABASE_URL ---
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'adstudio.sqlite3'}"
+    )
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Wait for the writer instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files (https://docs.djangoproject.com/en/5.2/ref/files/storage/) ---
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env.str("ADSTUDIO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Upload limits (RELIABILITY.md B2, B3) ---
+ADSTUDIO_MAX_UPLOAD_BYTES = env.int("ADSTUDIO_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+ADSTUDIO_MAX_FEED_BYTES = env.int("ADSTUDIO_MAX_FEED_BYTES", default=200 * 1024 * 1024)
+ADSTUDIO_MAX_IMAGE_PIXELS = env.int("ADSTUDIO_MAX_IMAGE_PIXELS", default=50_000_000)
+# Request bodies above this are refused with 413 before a view runs; the feed upload is
+# the biggest legitimate body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+ADSTUDIO_MAX_REQUEST_BYTES = env.int("ADSTUDIO_MAX_REQUEST_BYTES", default=ADSTUDIO_MAX_FEED_BYTES)
+
+# --- Tasks (https://docs.celeryq.dev/en/stable/userguide/configuration.html) ---
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+# No broker configured: run tasks in-process (they are enqueued on commit either way).
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# --- Rendering (see docs/workers.md) ---
+# A Hugging Face id or a local folder with Qwen-Image weights. Empty: the embedded tiny
+# random-weight model, built on first use under ADSTUDIO_TINY_MODEL_DIR (its images are noise).
+ADSTUDIO_QWEN_IMAGE_MODEL = env.str("ADSTUDIO_QWEN_IMAGE_MODEL", default="")
+ADSTUDIO_TINY_MODEL_DIR = Path(
+    env.str("ADSTUDIO_TINY_MODEL_DIR", default=str(VAR_DIR / "models" / "tiny-qwen-image"))
+)
+# "auto": cuda when available, else cpu. Or an explicit torch device string.
+ADSTUDIO_RENDER_DEVICE = env.str("ADSTUDIO_RENDER_DEVICE", default="auto")
+# "auto": bfloat16 on CUDA, float32 on CPU. Or "bfloat16", "float16", "float32".
+ADSTUDIO_RENDER_DTYPE = env.str("ADSTUDIO_RENDER_DTYPE", default="auto")
+# Fraction of the Qwen-Image bucket the model is asked for. 1.0 for real weights; the tiny model
+# renders at 1/16 of the bucket (83x83 for 1328x1328) so CPU demos take seconds.
+ADSTUDIO_RENDER_SCALE = env.float(
+    "ADSTUDIO_RENDER_SCALE", default=1.0 if ADSTUDIO_QWEN_IMAGE_MODEL else 0.0625
+)
+ADSTUDIO_DEFAULT_STEPS = env.int("ADSTUDIO_DEFAULT_STEPS", default=50 if ADSTUDIO_QWEN_IMAGE_MODEL else 4)
+ADSTUDIO_DEFAULT_TRUE_CFG_SCALE = env.float("ADSTUDIO_DEFAULT_TRUE_CFG_SCALE", default=4.0)
+ADSTUDIO_THUMBNAIL_SIZE = 384
+
+# --- Email ---
+EMAIL_BACKEND = env.str(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("ADSTUDIO_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,94 @@
+"""factory_boy factories for the domain models."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from brands.models import BrandKit, Membership, Product, Role, Workspace
+from campaigns.models import Campaign
+from rendering.models import AssetKind, PromptTemplate
+
+PASSWORD = "correct-horse-battery-9"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    slug = factory.Sequence(lambda n: f"ws-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.MARKETER
+
+
+class BrandKitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BrandKit
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    palette = factory.LazyFunction(lambda: [
+        {"name": "Ocean", "hex": "#0A4F8C", "role": "primary"},
+        {"name": "Coral", "hex": "#FF6F61", "role": "accent"},
+        {"name": "Sand", "hex": "#F5EFE6", "role": "background"},
+        {"name": "Ink", "hex": "#1B1B1B", "role": "text"},
+    ])
+    style_keywords = factory.LazyFunction(lambda: ["clean", "sunlit", "minimal"])
+    tone = "Friendly and confident"
+    negative_prompt = "blurry, low quality, watermark"
+    languages = factory.LazyFunction(lambda: ["en"])
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slogan = "Made to last"
+    price = Decimal("19.99")
+    currency = "USD"
+    features = factory.LazyFunction(lambda: ["waterproof", "recycled steel"])
+
+
+class PromptTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PromptTemplate
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    kind = AssetKind.BANNER
+    name = factory.Sequence(lambda n: f"Template {n}")
+    body = "A banner for {{ product.name }} by {{ brand.name }}"
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    brand = factory.SubFactory(BrandKitFactory, workspace=factory.SelfAttribute("..workspace"))
+    name = factory.Sequence(lambda n: f"Campaign {n}")
