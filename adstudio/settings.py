@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "adstudio.limits.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,6 +119,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues: gpu (render, edit), cpu (thumbnails, checks, export), default (the rest).
+CELERY_TASK_ROUTES = {"rendering.render_job": {"queue": "gpu"}}
 
 # --- Rendering (see docs/workers.md) ---
 # A Hugging Face id or a local folder with Qwen-Image weights. Empty: the embedded tiny
@@ -135,8 +138,15 @@ ADSTUDIO_RENDER_DTYPE = env.str("ADSTUDIO_RENDER_DTYPE", default="auto")
 ADSTUDIO_RENDER_SCALE = env.float(
     "ADSTUDIO_RENDER_SCALE", default=1.0 if ADSTUDIO_QWEN_IMAGE_MODEL else 0.0625
 )
-ADSTUDIO_DEFAULT_STEPS = env.int("ADSTUDIO_DEFAULT_STEPS", default=50 if ADSTUDIO_QWEN_IMAGE_MODEL else 4)
+ADSTUDIO_DEFAULT_STEPS = env.int(
+    "ADSTUDIO_DEFAULT_STEPS", default=50 if ADSTUDIO_QWEN_IMAGE_MODEL else 4
+)
 ADSTUDIO_DEFAULT_TRUE_CFG_SCALE = env.float("ADSTUDIO_DEFAULT_TRUE_CFG_SCALE", default=4.0)
+# CPU threads for torch (0: torch's default). The tiny model's ops are so small that more
+# threads only spin against each other, 30x slower on a busy 2-core machine.
+ADSTUDIO_TORCH_THREADS = env.int(
+    "ADSTUDIO_TORCH_THREADS", default=0 if ADSTUDIO_QWEN_IMAGE_MODEL else 1
+)
 ADSTUDIO_THUMBNAIL_SIZE = 384
 
 # --- Email ---

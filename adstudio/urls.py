@@ -1,6 +1,49 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from brands import views as brand_views
+from campaigns import views as campaign_views
+from rendering import views as rendering_views
+
+workspace_patterns = [
+    path("", brand_views.workspace_dashboard, name="workspace"),
+    path("brands/", brand_views.brand_list, name="brand-list"),
+    path("brands/new/", brand_views.brand_edit, name="brand-create"),
+    path("brands/<int:brand_id>/", brand_views.brand_edit, name="brand-edit"),
+    path("brands/<int:brand_id>/fonts/", brand_views.brand_upload, {"what": "font"},
+         name="brand-font-upload"),
+    path("brands/<int:brand_id>/logos/", brand_views.brand_upload, {"what": "logo"},
+         name="brand-logo-upload"),
+    path("logos/<int:logo_id>/file/", brand_views.brand_logo_file, name="brand-logo-file"),
+    path("products/", brand_views.product_list, name="product-list"),
+    path("products/new/", brand_views.product_edit, name="product-create"),
+    path("products/<int:product_id>/", brand_views.product_edit, name="product-edit"),
+    path("products/<int:product_id>/photos/", brand_views.product_photo_upload,
+         name="product-photo-upload"),
+    path("products/import/", brand_views.feed_import, name="feed-import"),
+    path("products/import/<int:import_id>/", brand_views.feed_import_report,
+         name="feed-import-report"),
+    path("templates/", rendering_views.template_list, name="template-list"),
+    path("templates/new/", rendering_views.template_edit, name="template-create"),
+    path("templates/<int:template_id>/", rendering_views.template_edit, name="template-edit"),
+    path("formats/", rendering_views.format_list, name="format-list"),
+    path("assets/<int:asset_id>/", rendering_views.asset_detail, name="asset-detail"),
+    path("assets/<int:asset_id>/file/", rendering_views.asset_file, {"variant": "file"},
+         name="asset-file"),
+    path("assets/<int:asset_id>/thumbnail/", rendering_views.asset_file,
+         {"variant": "thumbnail"}, name="asset-thumbnail"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
+    path("campaigns/new/", campaign_views.campaign_create, name="campaign-create"),
+    path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),
+    path("campaigns/<int:campaign_id>/generate/", campaign_views.campaign_generate,
+         name="campaign-generate"),
+]
+
 urlpatterns = [
+    path("", brand_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("w/<slug:ws>/", include(workspace_patterns)),
 ]

@@ -46,3 +46,26 @@ def membership_for(user, workspace_slug: str) -> Membership:
     if membership is None:
         raise Http404("No such workspace.")
     return membership
+
+
+def workspace_view(action: str):
+    """Decorate a dashboard view taking ``(request, membership, ...)`` from URL ``ws``.
+
+    Anonymous users go to login; non-members get 404; members without ``action`` get 403.
+    """
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, ws: str, *args, **kwargs):
+            membership = membership_for(request.user, ws)
+            require(membership, action)
+            request.membership = membership
+            return view(request, membership, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -139,11 +139,14 @@ class Product(models.Model):
 
 class ProductPhoto(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photos")
-    file = models.ImageField(max_length=255, width_field="width", height_field="height")
+    file = models.FileField(max_length=255)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"photo of {self.product_id}"
 
 
 class FeedImport(models.Model):
@@ -167,3 +170,6 @@ class FeedImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import of {self.filename}"

@@ -100,8 +100,13 @@ class PromptTemplateRevision(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["template", "version"], name="one_revision_per_version"),
+            models.UniqueConstraint(
+                fields=["template", "version"], name="one_revision_per_version"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} v{self.version}"
 
 
 class JobStatus(models.TextChoices):

@@ -1,5 +1,9 @@
 import pytest
 
+from rendering.models import AssetKind, Format
+from rendering.services import prompt_template_save
+from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory
+
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
@@ -22,4 +26,21 @@ def tiny_model(settings, tiny_model_dir):
     settings.ADSTUDIO_QWEN_IMAGE_MODEL = str(tiny_model_dir)
     settings.ADSTUDIO_RENDER_SCALE = 0.0625
     settings.ADSTUDIO_DEFAULT_STEPS = 2
+    settings.ADSTUDIO_TORCH_THREADS = 1
     return tiny_model_dir
+SAMPLE_FORMATS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
+
+
+@pytest.fixture
+def catalog(db):
+    """A workspace with a brand kit, two products and a template per kind."""
+    workspace = WorkspaceFactory()
+    brand = BrandKitFactory(workspace=workspace)
+    products = [ProductFactory(workspace=workspace) for _ in range(2)]
+    for kind in AssetKind.values:
+        prompt_template_save(
+            workspace=workspace, name=f"{kind} default", kind=kind,
+            body=f"A {kind} for {{{{ product.name }}}} by {{{{ brand.name }}}}",
+        )
+    formats = list(Format.objects.filter(workspace=None, key__in=SAMPLE_FORMATS))
+    return workspace, brand, products, formats

@@ -1,0 +1,109 @@
+"""Dashboard forms for brand kits and products. They parse input; services apply rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .currencies import CURRENCY_CHOICES
+from .models import LogoPosition
+from .palette import format_palette, parse_palette
+from .product_fields import ProductFieldErrors, clean_product_data
+
+
+def _split(value: str, sep: str = ",") -> list[str]:
+    return [part.strip() for part in value.replace("\n", sep).split(sep) if part.strip()]
+
+
+class BrandKitForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    palette = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False,
+        help_text="One color per line: role name #hex (roles: primary, secondary, accent, "
+                  "background, text).",
+    )
+    style_keywords = forms.CharField(max_length=500, required=False, help_text="Comma-separated.")
+    tone = forms.CharField(max_length=300, required=False)
+    logo_position = forms.ChoiceField(choices=LogoPosition.choices)
+    contact_line = forms.CharField(max_length=200, required=False)
+    disclaimer = forms.CharField(max_length=500, required=False)
+    banned_terms = forms.CharField(max_length=1000, required=False, help_text="Comma-separated.")
+    negative_prompt = forms.CharField(max_length=1000, required=False)
+    languages = forms.MultipleChoiceField(
+        choices=[("en", "English"), ("zh", "Chinese")], initial=["en"],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    @classmethod
+    def initial_for(cls, brand) -> dict:
+        return {
+            "name": brand.name, "palette": format_palette(brand.palette),
+            "style_keywords": ", ".join(brand.style_keywords), "tone": brand.tone,
+            "logo_position": brand.logo_position, "contact_line": brand.contact_line,
+            "disclaimer": brand.disclaimer, "banned_terms": ", ".join(brand.banned_terms),
+            "negative_prompt": brand.negative_prompt, "languages": brand.languages,
+        }
+
+    def clean_palette(self):
+        return parse_palette(self.cleaned_data["palette"])
+
+    def clean_style_keywords(self):
+        return _split(self.cleaned_data["style_keywords"])
+
+    def clean_banned_terms(self):
+        return _split(self.cleaned_data["banned_terms"])
+
+
+class FontUploadForm(forms.Form):
+    file = forms.FileField(label="Font (TTF or OTF)")
+
+
+class LogoUploadForm(forms.Form):
+    name = forms.CharField(max_length=120, required=False)
+    file = forms.FileField(label="Logo (PNG or WebP with transparency)")
+
+
+class PhotoUploadForm(forms.Form):
+    file = forms.FileField(label="Photo (PNG, JPEG or WebP)")
+
+
+class ProductForm(forms.Form):
+    sku = forms.CharField(max_length=64, label="SKU")
+    name = forms.CharField(max_length=150)
+    slogan = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    price = forms.CharField(max_length=20)
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="USD")
+    features = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                               help_text="One per line.")
+    landing_url = forms.CharField(max_length=2000, required=False, label="Landing URL")
+
+    @classmethod
+    def initial_for(cls, product) -> dict:
+        return {
+            "sku": product.sku, "name": product.name, "slogan": product.slogan,
+            "description": product.description, "price": str(product.price),
+            "currency": product.currency, "features": "\n".join(product.features),
+            "landing_url": product.landing_url,
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["data"] = clean_product_data({**cleaned, "image_url": ""})
+        except ProductFieldErrors as exc:
+            for field, messages in exc.errors.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+
+class FeedImportForm(forms.Form):
+    file = forms.FileField(label="Product feed (CSV, Google Merchant Center columns)")
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        if not uploaded.name.lower().endswith((".csv", ".tsv", ".txt")):
+            raise ValidationError("Upload a .csv file (Merchant Center column names).")
+        return uploaded

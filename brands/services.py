@@ -1,0 +1,121 @@
+"""Brand and catalog use cases. Each takes the acting user's inputs and owns its transaction."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from .models import (
+    BrandFont,
+    BrandKit,
+    BrandLogo,
+    Membership,
+    Product,
+    ProductPhoto,
+    Role,
+    Workspace,
+)
+from .palette import validate_palette
+from .product_fields import ProductData
+from .uploads import clean_font_upload, clean_image_upload, storage_key
+
+BRAND_FIELDS = (
+    "name", "palette", "style_keywords", "tone", "logo_position", "contact_line", "disclaimer",
+    "banned_terms", "negative_prompt", "languages",
+)
+
+
+@transaction.atomic
+def workspace_create(*, name: str, slug: str, owner) -> Workspace:
+    """A new workspace with ``owner`` as its admin."""
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.ADMIN)
+    return workspace
+
+
+def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fields) -> BrandKit:
+    """Create or update a brand kit; its version goes up when anything changed."""
+    unknown = set(fields) - set(BRAND_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown brand kit fields: {sorted(unknown)}")
+    if "palette" in fields:
+        fields["palette"] = validate_palette(fields["palette"])
+    with transaction.atomic():
+        if brand is None:
+            return BrandKit.objects.create(workspace=workspace, **fields)
+        brand = BrandKit.objects.select_for_update().get(pk=brand.pk, workspace=workspace)
+        changed = {k: v for k, v in fields.items() if getattr(brand, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(brand, key, value)
+            brand.version += 1
+            brand.save()
+        return brand
+
+
+def _store(content: bytes, *, workspace_id: int, folder: str, extension: str) -> str:
+    key = storage_key(workspace_id=workspace_id, folder=folder, extension=extension)
+    return default_storage.save(key, ContentFile(content))
+
+
+def _store_then_create(model, *, content: bytes, workspace_id: int, folder: str,
+                       extension: str, **fields):
+    """Write the file, then the row; remove the file if the row cannot be written."""
+    key = _store(content, workspace_id=workspace_id, folder=folder, extension=extension)
+    try:
+        with transaction.atomic():
+            return model.objects.create(file=key, **fields)
+    except Exception:
+        default_storage.delete(key)
+        raise
+
+
+def brand_font_add(*, brand: BrandKit, uploaded) -> BrandFont:
+    """Check an uploaded TTF/OTF with fontTools and attach it to the brand kit."""
+    font = clean_font_upload(uploaded)
+    return _store_then_create(
+        BrandFont, content=font.content, workspace_id=brand.workspace_id, folder="fonts",
+        extension=font.extension, brand=brand, family=font.family, style=font.style,
+        sha256=font.sha256,
+    )
+
+
+def brand_logo_add(*, brand: BrandKit, uploaded, name: str = "") -> BrandLogo:
+    """Re-encode an uploaded transparent logo and attach it to the brand kit."""
+    image = clean_image_upload(uploaded, purpose="logo")
+    return _store_then_create(
+        BrandLogo, content=image.content, workspace_id=brand.workspace_id, folder="logos",
+        extension=image.extension, brand=brand, name=name or "Logo", width=image.width,
+        height=image.height, sha256=image.sha256,
+    )
+
+
+def product_save(*, workspace: Workspace, data: ProductData,
+                 product: Product | None = None) -> Product:
+    """Create a product or update one; its version goes up when anything changed."""
+    values = {
+        "sku": data.sku, "name": data.name, "slogan": data.slogan,
+        "description": data.description, "price": data.price, "currency": data.currency,
+        "features": data.features, "landing_url": data.landing_url, "image_url": data.image_url,
+    }
+    with transaction.atomic():
+        if product is None:
+            return Product.objects.create(workspace=workspace, **values)
+        product = Product.objects.select_for_update().get(pk=product.pk, workspace=workspace)
+        changed = {k: v for k, v in values.items() if getattr(product, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(product, key, value)
+            product.version += 1
+            product.save()
+        return product
+
+
+def product_photo_add(*, product: Product, uploaded) -> ProductPhoto:
+    image = clean_image_upload(uploaded, purpose="photo")
+    return _store_then_create(
+        ProductPhoto, content=image.content, workspace_id=product.workspace_id,
+        folder="photos", extension=image.extension, product=product, width=image.width,
+        height=image.height, sha256=image.sha256,
+    )

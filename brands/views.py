@@ -1,0 +1,192 @@
+"""Dashboard pages for the workspace, brand kits and products. Thin: parse, check, call."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .access import can, workspace_view
+from .feed_import import feed_import_run
+from .forms import (
+    BrandKitForm,
+    FeedImportForm,
+    FontUploadForm,
+    LogoUploadForm,
+    PhotoUploadForm,
+    ProductForm,
+)
+from .models import BrandKit, BrandLogo, FeedImport, Membership, Product
+from .uploads import UploadRejected
+
+PAGE_SIZE = 50
+
+
+@login_required
+def home(request):
+    memberships = Membership.objects.filter(user=request.user).select_related("workspace")
+    if len(memberships) == 1:
+        return redirect("workspace", ws=memberships[0].workspace.slug)
+    return render(request, "brands/home.html", {"memberships": memberships})
+
+
+@workspace_view("workspace.view")
+def workspace_dashboard(request, membership):
+    workspace = membership.workspace
+    return render(request, "brands/workspace.html", {
+        "brands": workspace.brand_kits.all(),
+        "product_count": workspace.products.count(),
+        "campaigns": workspace.campaigns.select_related("brand")[:10],
+    })
+
+
+@workspace_view("workspace.view")
+def brand_list(request, membership):
+    brands = membership.workspace.brand_kits.prefetch_related("logos", "fonts")
+    return render(request, "brands/brand_list.html", {"brands": brands})
+
+
+def _brand_page(request, membership, brand, form, status=200, **upload_forms):
+    context = {
+        "brand": brand, "form": form, "can_edit": can(membership, "brand.edit"),
+        "font_form": FontUploadForm(), "logo_form": LogoUploadForm(),
+    }
+    context.update(upload_forms)
+    return render(request, "brands/brand_form.html", context, status=status)
+
+
+@workspace_view("workspace.view")
+def brand_edit(request, membership, brand_id=None):
+    workspace = membership.workspace
+    brand = get_object_or_404(BrandKit, pk=brand_id, workspace=workspace) if brand_id else None
+    if request.method != "POST":
+        initial = BrandKitForm.initial_for(brand) if brand else {}
+        return _brand_page(request, membership, brand, BrandKitForm(initial=initial))
+    if not can(membership, "brand.edit"):
+        return _brand_page(request, membership, brand, BrandKitForm(), status=403)
+    form = BrandKitForm(request.POST)
+    if form.is_valid():
+        try:
+            brand = services.brand_kit_save(workspace=workspace, brand=brand, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved {brand.name} (version {brand.version}).")
+            return redirect("brand-edit", ws=workspace.slug, brand_id=brand.pk)
+    return _brand_page(request, membership, brand, form, status=400)
+
+
+@require_POST
+@workspace_view("brand.edit")
+def brand_upload(request, membership, brand_id, what):
+    brand = get_object_or_404(BrandKit, pk=brand_id, workspace=membership.workspace)
+    form_class = FontUploadForm if what == "font" else LogoUploadForm
+    form = form_class(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            if what == "font":
+                services.brand_font_add(brand=brand, uploaded=form.cleaned_data["file"])
+            else:
+                services.brand_logo_add(brand=brand, uploaded=form.cleaned_data["file"],
+                                        name=form.cleaned_data["name"])
+        except UploadRejected as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, f"Added the {what}.")
+            return redirect("brand-edit", ws=membership.workspace.slug, brand_id=brand.pk)
+    brand_form = BrandKitForm(initial=BrandKitForm.initial_for(brand))
+    return _brand_page(request, membership, brand, brand_form, status=400,
+                       **{f"{what}_form": form})
+
+
+@workspace_view("workspace.view")
+def brand_logo_file(request, membership, logo_id):
+    logo = get_object_or_404(BrandLogo, pk=logo_id, brand__workspace=membership.workspace)
+    return FileResponse(default_storage.open(logo.file.name), content_type="image/png")
+
+
+@workspace_view("workspace.view")
+def product_list(request, membership):
+    products = membership.workspace.products.all()
+    query = request.GET.get("q", "").strip()
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(sku__icontains=query))
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "brands/product_list.html", {
+        "page": page, "query": query, "can_edit": can(membership, "product.edit"),
+    })
+
+
+@workspace_view("workspace.view")
+def product_edit(request, membership, product_id=None):
+    workspace = membership.workspace
+    product = (get_object_or_404(Product, pk=product_id, workspace=workspace)
+               if product_id else None)
+    status = 200
+    if request.method == "POST":
+        if not can(membership, "product.edit"):
+            form, status = ProductForm(request.POST), 403
+        else:
+            form = ProductForm(request.POST)
+            if form.is_valid():
+                try:
+                    product = services.product_save(
+                        workspace=workspace, product=product, data=form.cleaned_data["data"])
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    messages.success(request, f"Saved {product.name}.")
+                    return redirect("product-edit", ws=workspace.slug, product_id=product.pk)
+            status = 400
+    else:
+        form = ProductForm(initial=ProductForm.initial_for(product) if product else None)
+    return render(request, "brands/product_form.html", {
+        "product": product, "form": form, "photo_form": PhotoUploadForm(),
+        "can_edit": can(membership, "product.edit"),
+    }, status=status)
+
+
+@require_POST
+@workspace_view("product.edit")
+def product_photo_upload(request, membership, product_id):
+    product = get_object_or_404(Product, pk=product_id, workspace=membership.workspace)
+    form = PhotoUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.product_photo_add(product=product, uploaded=form.cleaned_data["file"])
+        except UploadRejected as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, "Added the photo.")
+            return redirect("product-edit", ws=membership.workspace.slug, product_id=product.pk)
+    return render(request, "brands/product_form.html", {
+        "product": product, "form": ProductForm(initial=ProductForm.initial_for(product)),
+        "photo_form": form, "can_edit": True,
+    }, status=400)
+
+
+@workspace_view("product.import")
+def feed_import(request, membership):
+    form = FeedImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        report = feed_import_run(workspace=membership.workspace, user=request.user,
+                                 fileobj=uploaded, filename=uploaded.name)
+        return redirect("feed-import-report", ws=membership.workspace.slug, import_id=report.pk)
+    status = 400 if request.method == "POST" else 200
+    imports = membership.workspace.feed_imports.all()[:10]
+    return render(request, "brands/feed_import.html", {"form": form, "imports": imports},
+                  status=status)
+
+
+@workspace_view("workspace.view")
+def feed_import_report(request, membership, import_id):
+    report = get_object_or_404(FeedImport, pk=import_id, workspace=membership.workspace)
+    return render(request, "brands/feed_import_report.html", {"report": report})

@@ -1,0 +1,132 @@
+"""The sample workspace the demo seeds: a brand kit, a product feed, prompt templates, and a
+campaign with every product in a banner, a display ad, a story and an A4 poster.
+
+Each step reuses what already exists, so running the demo again renders nothing new.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw
+
+from brands.feed_import import feed_import_run
+from brands.models import BrandKit, Membership, Product, Role, Workspace
+from brands.services import brand_font_add, brand_kit_save, brand_logo_add, workspace_create
+from rendering.models import AssetKind, Format, JobStatus, PromptTemplate
+from rendering.services import prompt_template_save
+
+from .models import Campaign
+from .services import campaign_create, campaign_generate
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "brands" / "sample"
+PROMPTS_DIR = Path(settings.BASE_DIR) / "templates" / "prompts"
+WORKSPACE_SLUG = "demo"
+CAMPAIGN_NAME = "Spring launch"
+FORMAT_KEYS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+TEMPLATE_KINDS = {
+    "banner": AssetKind.BANNER, "poster": AssetKind.POSTER,
+    "story": AssetKind.STORY, "social": AssetKind.SOCIAL,
+}
+
+
+def _logo_png() -> bytes:
+    image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((16, 16, 240, 240), fill=(10, 79, 140, 255))
+    draw.polygon([(64, 184), (128, 72), (192, 184)], fill=(255, 111, 97, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def seed_user(username: str, password: str):
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    if created:
+        user.set_password(password)
+        user.save()
+    return user
+
+
+def seed_workspace(user) -> Workspace:
+    workspace = Workspace.objects.filter(slug=WORKSPACE_SLUG).first()
+    if workspace is None:
+        return workspace_create(name="Northwind Demo", slug=WORKSPACE_SLUG, owner=user)
+    Membership.objects.get_or_create(workspace=workspace, user=user,
+                                     defaults={"role": Role.ADMIN})
+    return workspace
+
+
+def seed_brand(workspace: Workspace) -> BrandKit:
+    brand = BrandKit.objects.filter(workspace=workspace, name="Northwind Outfitters").first()
+    if brand is not None:
+        return brand
+    brand = brand_kit_save(
+        workspace=workspace, name="Northwind Outfitters",
+        palette=[
+            {"role": "primary", "name": "Fjord Blue", "hex": "#0A4F8C"},
+            {"role": "accent", "name": "Coral", "hex": "#FF6F61"},
+            {"role": "background", "name": "Birch", "hex": "#F5EFE6"},
+            {"role": "text", "name": "Granite", "hex": "#1B1B1B"},
+        ],
+        style_keywords=["sunlit", "outdoor", "natural textures", "minimal"],
+        tone="Warm, confident, a little playful",
+        contact_line="northwind.example", disclaimer="Prices in USD. While stocks last.",
+        banned_terms=["cheap", "guaranteed"],
+        negative_prompt="blurry, low quality, watermark, distorted text, extra logos",
+        languages=["en"],
+    )
+    brand_logo_add(brand=brand, name="Northwind mark", uploaded=SimpleUploadedFile(
+        "northwind-logo.png", _logo_png(), content_type="image/png"))
+    font = next((Path(p) for p in FONT_CANDIDATES if Path(p).exists()), None)
+    if font is not None:
+        brand_font_add(brand=brand, uploaded=SimpleUploadedFile(
+            font.name, font.read_bytes(), content_type="font/ttf"))
+    return brand
+
+
+def seed_products(workspace: Workspace, user):
+    with (SAMPLE_DIR / "products.csv").open("rb") as feed:
+        return feed_import_run(workspace=workspace, user=user, fileobj=feed,
+                               filename="products.csv")
+
+
+def seed_templates(workspace: Workspace) -> list[PromptTemplate]:
+    templates = []
+    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+        name = f"Default {path.stem}"
+        existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
+        templates.append(existing or prompt_template_save(
+            workspace=workspace, name=name, kind=TEMPLATE_KINDS[path.stem],
+            body=path.read_text(encoding="utf-8").strip(),
+        ))
+    return templates
+
+
+def seed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign, int]:
+    """The sample campaign, and how many renders this call queued (0 when all exist)."""
+    campaign = Campaign.objects.filter(workspace=workspace, name=CAMPAIGN_NAME).first()
+    if campaign is None:
+        campaign = campaign_create(
+            workspace=workspace, user=user, name=CAMPAIGN_NAME, brand=brand,
+            products=Product.objects.filter(workspace=workspace),
+            formats=Format.objects.filter(workspace=None, key__in=FORMAT_KEYS),
+        )
+    # Render only slots with no finished or pending render yet.
+    waiting = campaign.slots.select_related("product", "format").exclude(
+        jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED]
+    ).order_by("id")
+    if not waiting:
+        return campaign, 0
+    result = campaign_generate(campaign=campaign, user=user, slots=list(waiting))
+    return campaign, len(result.jobs)

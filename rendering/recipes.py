@@ -1,0 +1,66 @@
+"""Recipes: everything needed to render an asset again, bit for bit on the same machine.
+
+A recipe is composed when a job is created (prompt, seed, sizes, input versions) and completed
+by the worker that renders it (model, weights fingerprint, device, dtype, library versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from django.conf import settings
+
+from .formats import model_request_size, nearest_bucket
+from .prompts import ComposedPrompt
+
+RECIPE_VERSION = 1
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+def input_hash(*, product, brand, template) -> str:
+    """A hash of the inputs an asset was made from, to tell when it goes stale."""
+    payload = {
+        "product": [product.sku, product.name, product.slogan, str(product.price),
+                    product.currency, product.features],
+        "brand": [brand.id, brand.version],
+        "template": [template.id, template.version],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def compose_recipe(*, composed: ComposedPrompt, format, template, brand, product,
+                   seed: int | None = None, steps: int | None = None,
+                   true_cfg_scale: float | None = None) -> dict:
+    """The job-time part of a recipe for one render of ``product`` in ``format``."""
+    cfg = settings.ADSTUDIO_DEFAULT_TRUE_CFG_SCALE if true_cfg_scale is None else true_cfg_scale
+    if not composed.negative_prompt:
+        cfg = 1.0  # true CFG needs a negative prompt; record what actually runs
+    return {
+        "recipe_version": RECIPE_VERSION,
+        "engine": "qwen-image",
+        "prompt": composed.prompt,
+        "negative_prompt": composed.negative_prompt,
+        "language": composed.language,
+        "seed": new_seed() if seed is None else seed,
+        "steps": settings.ADSTUDIO_DEFAULT_STEPS if steps is None else steps,
+        "true_cfg_scale": cfg,
+        "bucket": list(nearest_bucket(format.width, format.height)),
+        "render_scale": settings.ADSTUDIO_RENDER_SCALE,
+        "output_size": [format.width, format.height],
+        "format": {"key": format.key, "dpi": format.dpi},
+        "template": {"id": template.id, "version": template.version},
+        "brand": {"id": brand.id, "version": brand.version},
+        "product": {"id": product.id, "sku": product.sku, "version": product.version},
+        "input_hash": input_hash(product=product, brand=brand, template=template),
+    }
+
+
+def render_size(recipe: dict, size_multiple: int) -> tuple[int, int]:
+    return model_request_size(
+        tuple(recipe["bucket"]), scale=recipe["render_scale"], multiple=size_multiple
+    )

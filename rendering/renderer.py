@@ -1,0 +1,175 @@
+"""The one module that owns the diffusers pipelines.
+
+``get_renderer()`` loads ``QwenImagePipeline.from_pretrained(model)`` once per process, with the
+device and dtype explicit: bf16 on CUDA, float32 on CPU. ``model`` is a Hugging Face id or a
+local folder from ``ADSTUDIO_QWEN_IMAGE_MODEL``; when unset, the embedded tiny random-weight
+model is built offline on first use (its images are noise, and we say so loudly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+TINY_MODEL_NOTICE = """
+************************************************************************************
+*  NO MODEL CONFIGURED: using the tiny random-weight Qwen-Image pipeline in          *
+*  {path}
+*  Its images are NOISE. It runs the real diffusers code path so the whole product  *
+*  works on a CPU. For real images, on a GPU machine set:                           *
+*      ADSTUDIO_QWEN_IMAGE_MODEL=Qwen/Qwen-Image      (or a local weights folder)    *
+*  and see docs/workers.md.                                                         *
+************************************************************************************
+"""
+
+# Files above this are fingerprinted by samples instead of read whole (real shards are ~5 GB).
+_FULL_HASH_LIMIT = 64 * 1024 * 1024
+_SAMPLE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    true_cfg_scale: float
+    width: int
+    height: int
+
+
+def resolve_model() -> str:
+    """The configured model id or folder; builds the tiny model when none is configured."""
+    if settings.ADSTUDIO_QWEN_IMAGE_MODEL:
+        return settings.ADSTUDIO_QWEN_IMAGE_MODEL
+    folder = Path(settings.ADSTUDIO_TINY_MODEL_DIR)
+    if not (folder / "model_index.json").exists():
+        from .tiny_model import build_tiny_qwen_image
+
+        build_tiny_qwen_image(folder)
+    return str(folder)
+
+
+def weights_fingerprint(model: str) -> str:
+    """A SHA-256 over a local weights folder (names, sizes, contents; big shards sampled).
+
+    For a hub id there is no folder here; the id itself is recorded (pin a revision by
+    pointing at a downloaded snapshot folder).
+    """
+    root = Path(model)
+    if not root.is_dir():
+        return hashlib.sha256(f"hub:{model}".encode()).hexdigest()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(root).as_posix()}\0{size}\0".encode())
+        with path.open("rb") as fh:
+            if size <= _FULL_HASH_LIMIT:
+                for chunk in iter(lambda fh=fh: fh.read(_SAMPLE), b""):
+                    digest.update(chunk)
+            else:
+                for offset in (0, size // 2, size - _SAMPLE):
+                    fh.seek(offset)
+                    digest.update(fh.read(_SAMPLE))
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    return {name: metadata.version(name) for name in ("diffusers", "transformers", "torch")}
+
+
+class QwenImageRenderer:
+    """A loaded Qwen-Image text-to-image pipeline."""
+
+    def __init__(self, model: str, *, device: str, dtype_name: str):
+        import torch
+        from diffusers import QwenImagePipeline
+
+        if settings.ADSTUDIO_TORCH_THREADS:
+            torch.set_num_threads(settings.ADSTUDIO_TORCH_THREADS)
+        self.model = model
+        self.device = device
+        self.dtype_name = dtype_name
+        self.pipeline = QwenImagePipeline.from_pretrained(model, dtype=getattr(torch, dtype_name))
+        self.pipeline.to(device)
+        self.pipeline.set_progress_bar_config(disable=True)
+        self.weights_sha256 = weights_fingerprint(model)
+        # Height and width must be multiples of this (16 for Qwen-Image, 8 for the tiny VAE).
+        self.size_multiple = self.pipeline.vae_scale_factor * 2
+
+    def render(self, request: RenderRequest,
+               on_step: Callable[[int, int], bool | None] | None = None):
+        """Run the pipeline; ``on_step(step, total)`` returning False interrupts it.
+
+        Returns a PIL image at request.width x request.height.
+        """
+        import torch
+
+        if request.width % self.size_multiple or request.height % self.size_multiple:
+            raise ValueError(
+                f"render size {request.width}x{request.height} is not a multiple of "
+                f"{self.size_multiple}"
+            )
+
+        def callback(pipe, step_index, timestep, callback_kwargs):
+            if on_step is not None and on_step(step_index + 1, request.steps) is False:
+                pipe._interrupt = True
+            return {}
+
+        # Initial noise from a CPU generator: the same seed gives the same noise on any device.
+        generator = torch.Generator(device="cpu").manual_seed(request.seed)
+        # True CFG runs only with a negative prompt and a scale above 1 (two passes per step).
+        use_cfg = request.true_cfg_scale > 1 and bool(request.negative_prompt)
+        with torch.inference_mode():
+            result = self.pipeline(
+                prompt=request.prompt,
+                negative_prompt=request.negative_prompt if use_cfg else None,
+                true_cfg_scale=request.true_cfg_scale if use_cfg else 1.0,
+                width=request.width,
+                height=request.height,
+                num_inference_steps=request.steps,
+                generator=generator,
+                callback_on_step_end=callback,
+            )
+        return result.images[0]
+
+
+def _device_and_dtype() -> tuple[str, str]:
+    import torch
+
+    device = settings.ADSTUDIO_RENDER_DEVICE
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = settings.ADSTUDIO_RENDER_DTYPE
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    if dtype not in {"bfloat16", "float16", "float32"}:
+        raise ValueError(f"ADSTUDIO_RENDER_DTYPE must be bfloat16, float16 or float32: {dtype}")
+    return device, dtype
+
+
+_lock = threading.Lock()
+_renderers: dict[tuple[str, str, str], QwenImageRenderer] = {}
+
+
+def get_renderer() -> QwenImageRenderer:
+    """The process's renderer for the configured model, loaded on first use."""
+    model = resolve_model()
+    device, dtype = _device_and_dtype()
+    key = (model, device, dtype)
+    with _lock:
+        if key not in _renderers:
+            if not settings.ADSTUDIO_QWEN_IMAGE_MODEL:
+                logger.warning(TINY_MODEL_NOTICE.format(path=model))
+            logger.info("loading Qwen-Image from %s on %s (%s)", model, device, dtype)
+            _renderers[key] = QwenImageRenderer(model, device=device, dtype_name=dtype)
+        return _renderers[key]

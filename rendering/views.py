@@ -1,0 +1,122 @@
+"""Dashboard pages for prompt templates, formats and assets."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from brands.access import can, workspace_view
+
+from . import services
+from .forms import FormatForm, PreviewForm, PromptTemplateForm
+from .models import Asset, Format, PromptTemplate
+from .prompts import FIELDS, compose_prompt, validate_template_body
+
+
+@workspace_view("workspace.view")
+def template_list(request, membership):
+    templates = membership.workspace.prompt_templates.select_related("brand")
+    return render(request, "rendering/template_list.html", {
+        "templates": templates, "can_edit": can(membership, "template.edit"),
+    })
+
+
+def _preview(workspace, body: str, negative: str, preview_form: PreviewForm):
+    """Compose the prompt the template gives for one product, without saving anything."""
+    if not preview_form.is_valid():
+        return None
+    unsaved = PromptTemplate(workspace=workspace, body=body, negative_prompt=negative)
+    return compose_prompt(
+        template=unsaved, brand=preview_form.cleaned_data["brand"],
+        product=preview_form.cleaned_data["product"],
+        language=preview_form.cleaned_data["language"],
+    )
+
+
+@workspace_view("workspace.view")
+def template_edit(request, membership, template_id=None):
+    workspace = membership.workspace
+    template = (get_object_or_404(PromptTemplate, pk=template_id, workspace=workspace)
+                if template_id else None)
+    preview, status = None, 200
+    if request.method == "POST":
+        form = PromptTemplateForm(request.POST, workspace=workspace)
+        preview_form = PreviewForm(request.POST, workspace=workspace)
+        wants_preview = "preview" in request.POST
+        if not wants_preview and not can(membership, "template.edit"):
+            status = 403
+        elif form.is_valid():
+            data = form.cleaned_data
+            try:
+                if wants_preview:
+                    validate_template_body(data["body"])
+                    preview = _preview(workspace, data["body"], data["negative_prompt"],
+                                       preview_form)
+                else:
+                    template = services.prompt_template_save(
+                        workspace=workspace, template=template, **data)
+                    messages.success(request, f"Saved {template.name} (version "
+                                              f"{template.version}).")
+                    return redirect("template-edit", ws=workspace.slug, template_id=template.pk)
+            except ValidationError as exc:
+                form.add_error("body", exc)
+                status = 400
+        else:
+            status = 400
+    else:
+        initial = {}
+        if template:
+            initial = {"name": template.name, "kind": template.kind, "brand": template.brand,
+                       "body": template.body, "negative_prompt": template.negative_prompt}
+        form = PromptTemplateForm(initial=initial, workspace=workspace)
+        preview_form = PreviewForm(workspace=workspace)
+    return render(request, "rendering/template_form.html", {
+        "template": template, "form": form, "preview_form": preview_form, "preview": preview,
+        "fields": {root: sorted(names) for root, names in FIELDS.items()},
+        "can_edit": can(membership, "template.edit"),
+    }, status=status)
+
+
+@workspace_view("workspace.view")
+def format_list(request, membership):
+    workspace = membership.workspace
+    form = FormatForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not can(membership, "campaign.edit"):
+            status = 403
+        elif form.is_valid():
+            try:
+                services.format_create(workspace=workspace, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Added the format.")
+                return redirect("format-list", ws=workspace.slug)
+        status = status if status == 403 else 400
+    formats = Format.objects.filter(Q(workspace=None) | Q(workspace=workspace))
+    return render(request, "rendering/format_list.html", {"formats": formats, "form": form},
+                  status=status)
+
+
+@workspace_view("workspace.view")
+def asset_detail(request, membership, asset_id):
+    asset = get_object_or_404(
+        Asset.objects.select_related("slot__product", "slot__format", "slot__campaign", "job"),
+        pk=asset_id, workspace=membership.workspace,
+    )
+    return render(request, "rendering/asset_detail.html", {"asset": asset})
+
+
+@workspace_view("workspace.view")
+def asset_file(request, membership, asset_id, variant):
+    asset = get_object_or_404(Asset, pk=asset_id, workspace=membership.workspace)
+    name = asset.thumbnail.name if variant == "thumbnail" else asset.file.name
+    content_type = "image/webp" if variant == "thumbnail" else "image/png"
+    response = FileResponse(default_storage.open(name), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
