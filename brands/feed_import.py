@@ -12,32 +12,32 @@ import codecs
 import csv
 import io
 import itertools
+from datetime import datetime
 from typing import BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from brands.models import FeedImport, Product, Workspace
 from brands.product_fields import ProductData, ProductFieldErrors, clean_product_data, parse_price
 
 BATCH_SIZE = 500
-UPDATE_BATCH_SIZE = 100
 MAX_REPORTED_ERRORS = 1000
 SNIFF_BYTES = 64 * 1024
 MAX_HEADER_CHARS = 64 * 1024
 REQUIRED_COLUMNS = ("id", "title", "price")
 # Feed column -> product field; "price" and the feature columns are handled separately.
-COLUMN_FIELDS = {
-    "id": "sku",
-    "title": "name",
-    "slogan": "slogan",
-    "description": "description",
-    "link": "landing_url",
-    "image_link": "image_url",
-}
+COLUMN_FIELDS = {"id": "sku", "title": "name", "slogan": "slogan", "description": "description",
+                 "link": "landing_url", "image_link": "image_url"}  # fmt: skip
 FEATURE_COLUMNS = ("features", "product_highlight")  # may repeat, or hold ';'-separated lists
+UNREADABLE_ROW_HINT = "a value is too long or a quote is not closed."
 ENCODING_LABELS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
+NOT_CSV = "This file looks like UTF-16 or binary, not a CSV; save it as 'CSV UTF-8' and try again."
+CP1252_NOTE = (
+    "The file is not UTF-8, so it was read as Windows-1252 (Western European). If accents or "
+    "symbols look wrong, save the feed as 'CSV UTF-8' and import again."
+)
 
 
 def feed_import_run(
@@ -46,25 +46,20 @@ def feed_import_run(
     """Import a product feed into ``workspace``, creating or updating products by SKU.
 
     ``fileobj`` is a seekable binary file (an UploadedFile or ``open(path, "rb")``); it is left
-    open. Returns the saved FeedImport report: exact row counts, per-row errors (first
-    1000), a file-level note for a non-UTF-8 file, and ``fatal_error`` when the import stopped.
+    open. Call it outside a transaction (from a task) so each batch commits on its own. Returns
+    the saved FeedImport: exact row counts, per-row errors (the first 1000), a file-level note
+    for a non-UTF-8 file, and ``fatal_error`` when the import stopped early.
     """
     report = FeedImport.objects.create(
-        workspace=workspace, created_by=user, filename=filename[:255]
+        workspace=workspace, created_by=user, filename=filename[:255]  # the column's max_length
     )
     encoding = _sniff_encoding(fileobj)
     if encoding is None:
-        report.fatal_error = (
-            "This file looks like UTF-16 or a binary file, not a CSV; "
-            "save it as 'CSV UTF-8' and import again."
-        )
+        report.fatal_error = NOT_CSV
         report.save(update_fields=["fatal_error"])
         return report
-    if encoding == "cp1252":
-        report.errors.append({"row": None, "sku": None, "errors": {"encoding": [
-            "The file is not UTF-8, so it was read as Windows-1252 (Western European). If "
-            "accents or symbols look wrong, save the feed as 'CSV UTF-8' and import again."
-        ]}})  # fmt: skip
+    if encoding == "cp1252":  # a file-level note; FeedImport has no field of its own for notes
+        report.errors.append({"row": None, "sku": None, "errors": {"encoding": [CP1252_NOTE]}})
     text = io.TextIOWrapper(fileobj, encoding=encoding, newline="")
     try:
         _FeedRun(report, text, ENCODING_LABELS[encoding]).run()
@@ -113,7 +108,8 @@ class _FeedRun:
                     break
                 except csv.Error as exc:
                     row_no += 1
-                    self._fail(row_no, "", {"row": [_unreadable_row_message(exc)]})
+                    self._fail(row_no, "", {"row": [f"This row could not be read ({exc}): "
+                                                    + UNREADABLE_ROW_HINT]})  # fmt: skip
                     continue
                 row_no += 1
                 if any(cell.strip() for cell in cells):  # blank lines are not products
@@ -152,18 +148,15 @@ class _FeedRun:
             return None
         # Columns absent from the file leave those fields alone (a Merchant Center feed has no
         # slogan column, and re-importing it must not wipe slogans written in AdStudio).
-        self.update_fields = ["name", "price", "currency"] + [
-            field
-            for column, field in COLUMN_FIELDS.items()
-            if column in self.columns and field not in ("sku", "name")
-        ]
+        optional = [field for column, field in COLUMN_FIELDS.items() if column in self.columns]
+        self.update_fields = ["price", "currency", *(f for f in optional if f != "sku")]
         if any(column in self.columns for column in FEATURE_COLUMNS):
             self.update_fields.append("features")
         return reader
 
     def _handle_row(self, row_no: int, cells: list[str]) -> None:
         sku = self._cell(cells, "id").strip()
-        if len(cells) > self.width:
+        if any(cell.strip() for cell in cells[self.width :]):  # trailing empty cells are harmless
             self._fail(row_no, sku, {"row": [
                 f"This row has {len(cells)} values but the header has {self.width} columns; "
                 "put quotes around values that contain the delimiter."
@@ -212,7 +205,7 @@ class _FeedRun:
             report.errors_truncated = True
 
     def _flush(self) -> None:
-        """Write the pending rows: one query to read, one to create, one to update."""
+        """Write the pending rows in one transaction: one SELECT, then bulk INSERT and UPDATE."""
         if not self.pending:
             return
         batch, self.pending = self.pending, {}
@@ -223,47 +216,52 @@ class _FeedRun:
                 workspace=report.workspace, sku__in=list(batch)
             )
             by_sku = {product.sku: product for product in existing}
-            created, changed, changed_fields = [], [], set()
+            created, changed = [], []
             now = timezone.now()
             for sku, data in batch.items():
                 product = by_sku.get(sku)
                 if product is None:
-                    # vars(), not asdict(): asdict deep-copies every value and slowed big feeds ~40%.
+                    # vars(), not asdict(): asdict deep-copies every value (~40% slower here).
                     created.append(Product(workspace=report.workspace, **vars(data)))
-                elif fields := self._apply(product, data, now):
+                elif self._apply(product, data, now):
                     changed.append(product)
-                    changed_fields.update(fields)
                 else:
                     report.rows_unchanged += 1
             Product.objects.bulk_create(created)
-            if changed:
-                # Only the columns that changed: each one is a CASE over the batch in the UPDATE.
-                fields = [f for f in self.update_fields if f in changed_fields]
-                Product.objects.bulk_update(
-                    changed, [*fields, "version", "updated_at"], batch_size=UPDATE_BATCH_SIZE
-                )
+            _update_products(changed, [*self.update_fields, "version", "updated_at"])
             report.rows_created += len(created)
             report.rows_updated += len(changed)
             report.save()  # progress commits with the rows it describes
 
-    def _apply(self, product: Product, data: ProductData, now) -> list[str]:
-        """Copy the feed's values onto ``product``; return the fields that changed."""
-        changed = []
+    def _apply(self, product: Product, data: ProductData, now: datetime) -> bool:
+        """Copy the feed's values onto ``product``; True when anything changed."""
+        changed = False
         for field in self.update_fields:
             value = getattr(data, field)
             if getattr(product, field) != value:
                 setattr(product, field, value)
-                changed.append(field)
+                changed = True
         if changed:
             product.version += 1
             product.updated_at = now
         return changed
 
 
-def _unreadable_row_message(exc: csv.Error) -> str:
-    if "field larger than field limit" in str(exc):
-        return (
-            f"A value in this row is longer than {csv.field_size_limit():,} characters, "
-            "or a quote is not closed."
-        )
-    return f"This row could not be read as CSV ({exc})."
+def _update_products(products: list[Product], fields: list[str]) -> None:
+    """Save ``fields`` of every product with one UPDATE statement run through executemany.
+
+    Not bulk_update(): it builds a CASE per row and field; 100k changed rows took 28 s, not 5 s.
+    """
+    if not products:
+        return
+    columns = [Product._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
+    table, pk = quote(Product._meta.db_table), quote(Product._meta.pk.column)
+    params = [
+        [col.get_db_prep_save(getattr(product, col.attname), connection) for col in columns]
+        + [product.pk]
+        for product in products
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", params)

@@ -7,13 +7,13 @@ import io
 import logging
 import uuid
 
+import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-import torch
 from PIL import Image
 
 from .formats import fit_to_format

@@ -161,7 +161,7 @@ def test_B10_value_over_the_csv_field_limit_is_a_row_error(tmp_path):
 
     assert set(products(workspace)) == {"A2"}
     assert report.rows_failed == 1 and report.errors[0]["row"] == 2
-    assert "is longer than" in report.errors[0]["errors"]["row"][0]
+    assert "a value is too long" in report.errors[0]["errors"]["row"][0]
 
 
 def test_B10_long_slogan_in_feed_is_a_field_error(tmp_path):
@@ -221,15 +221,16 @@ def test_reimport_updates_by_sku_and_bumps_version(tmp_path):
     workspace = WorkspaceFactory()
     ProductFactory(workspace=workspace, sku="A1", name="Old", price=Decimal("1.00"), slogan="Kept")
     untouched = ProductFactory(workspace=workspace, sku="Z9", name="Not in feed")
+    feed = "id,title,price,features\nA1,New,2.50 EUR,light;strong\nB2,Fresh,3 EUR,\n"
 
-    report = run_import(workspace, "id,title,price\nA1,New,2.50 EUR\nB2,Fresh,3 EUR\n", tmp_path)
+    report = run_import(workspace, feed, tmp_path)
 
     current = products(workspace)
     assert (report.rows_created, report.rows_updated, report.rows_unchanged) == (1, 1, 0)
     assert (current["A1"].name, current["A1"].price, current["A1"].currency) == (
         "New", Decimal("2.50"), "EUR",
     )  # fmt: skip
-    assert current["A1"].version == 2
+    assert (current["A1"].features, current["A1"].version) == (["light", "strong"], 2)
     assert current["A1"].slogan == "Kept"  # the feed has no slogan column
     assert current["B2"].version == 1
     assert current["Z9"].name == untouched.name and current["Z9"].version == 1

@@ -1,0 +1,206 @@
+"""The dashboard user story of the foundation issue, through real requests."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from brands.models import BrandKit, Product, Role
+from campaigns.models import Campaign
+from rendering.models import Asset, Format, PromptTemplate
+from tests.factories import PASSWORD, BrandKitFactory, MembershipFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+FEED = (
+    b"id,title,price,description,product_highlight\n"
+    b"A-1,Alpine Mug,12.50 USD,Enamel mug,Light;Tough\n"
+    b"A-2,Broken Row,-3 USD,,\n"
+    b"A-3,Camp Lantern,29.00 EUR,,\n"
+)
+
+
+@pytest.fixture
+def admin(client):
+    membership = MembershipFactory(role=Role.ADMIN)
+    response = client.post(reverse("login"), {"username": membership.user.username,
+                                              "password": PASSWORD})
+    assert response.status_code == 302
+    return membership
+
+
+def url(name, membership, **kwargs):
+    return reverse(name, kwargs={"ws": membership.workspace.slug, **kwargs})
+
+
+def test_login_page_renders_and_bad_password_is_refused(client):
+    membership = MembershipFactory()
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(reverse("login"), {"username": membership.user.username,
+                                              "password": "wrong"})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_home_sends_a_single_workspace_member_to_it(client, admin):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response.url == url("workspace", admin)
+    assert client.get(response.url).status_code == 200
+
+
+def test_brand_kit_edit_validates_and_bumps_the_version(client, admin):
+    brand = BrandKitFactory(workspace=admin.workspace)
+    edit = url("brand-edit", admin, brand_id=brand.pk)
+    assert client.get(edit).status_code == 200
+    bad = client.post(edit, {"name": "N", "palette": "primary Blue #12345G",
+                             "logo_position": "top-left", "languages": ["en"]})
+    assert bad.status_code == 400
+    assert "is not a hex color" in bad.content.decode()
+    assert BrandKit.objects.get(pk=brand.pk).version == 1
+    good = client.post(edit, {
+        "name": "Northwind", "palette": "primary Fjord Blue #0a4f8c\naccent Coral #f76",
+        "style_keywords": "sunlit, minimal", "banned_terms": "cheap",
+        "logo_position": "top-right", "languages": ["en", "zh"],
+    })
+    assert good.status_code == 302
+    brand.refresh_from_db()
+    assert brand.version == 2 and brand.name == "Northwind"
+    assert brand.palette == [
+        {"role": "primary", "name": "Fjord Blue", "hex": "#0A4F8C"},
+        {"role": "accent", "name": "Coral", "hex": "#FF7766"},
+    ]
+    assert brand.languages == ["en", "zh"]
+
+
+def _png(size=(64, 64), alpha=True) -> bytes:
+    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "red")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_logo_upload_is_stored_and_a_corrupt_one_gets_400_with_the_reason(client, admin):
+    brand = BrandKitFactory(workspace=admin.workspace)
+    upload = url("brand-logo-upload", admin, brand_id=brand.pk)
+    ok = client.post(upload, {"name": "Mark", "file": SimpleUploadedFile(
+        "../../etc/logo.png", _png(), content_type="image/png")})
+    assert ok.status_code == 302
+    logo = brand.logos.get()
+    assert ".." not in logo.file.name and logo.file.name.startswith(
+        f"ws/{admin.workspace.pk}/logos/")
+    served = client.get(url("brand-logo-file", admin, logo_id=logo.pk))
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    bad = client.post(upload, {"file": SimpleUploadedFile(
+        "logo.png", _png()[:40], content_type="image/png")})
+    assert bad.status_code == 400
+    assert brand.logos.count() == 1
+    assert "Logo" in bad.content.decode()
+
+
+def test_font_upload_reads_the_family_and_rejects_a_corrupt_font(client, admin):
+    brand = BrandKitFactory(workspace=admin.workspace)
+    upload = url("brand-font-upload", admin, brand_id=brand.pk)
+    with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:
+        font = fh.read()
+    assert client.post(upload, {"file": SimpleUploadedFile("f.ttf", font)}).status_code == 302
+    assert brand.fonts.get().family == "DejaVu Sans"
+    bad = client.post(upload, {"file": SimpleUploadedFile("f.ttf", font[:2000])})
+    assert bad.status_code == 400 and "damaged" in bad.content.decode()
+    assert brand.fonts.count() == 1
+
+
+def test_product_create_and_field_errors(client, admin):
+    create = url("product-create", admin)
+    bad = client.post(create, {"sku": "S1", "name": "Mug", "price": "-1", "currency": "USD"})
+    assert bad.status_code == 400 and not Product.objects.exists()
+    good = client.post(create, {"sku": "S1", "name": "Mug", "price": "9.90", "currency": "EUR",
+                                "features": "Enamel\nDishwasher safe"})
+    assert good.status_code == 302
+    product = Product.objects.get()
+    assert (product.price, product.currency, product.features) == (
+        Decimal("9.90"), "EUR", ["Enamel", "Dishwasher safe"])
+    listing = client.get(url("product-list", admin), {"q": "mug"})
+    assert "Mug" in listing.content.decode()
+
+
+def test_feed_import_shows_the_per_row_report(client, admin):
+    response = client.post(url("feed-import", admin), {
+        "file": SimpleUploadedFile("feed.csv", FEED, content_type="text/csv")})
+    assert response.status_code == 302
+    report = client.get(response.url)
+    page = report.content.decode()
+    assert report.status_code == 200
+    assert Product.objects.filter(workspace=admin.workspace).count() == 2
+    assert "A-2" in page and "price" in page  # the bad row and its field
+    assert Product.objects.get(sku="A-1").features == ["Light", "Tough"]
+
+
+def test_template_preview_shows_the_composed_prompt_without_saving(client, admin):
+    brand = BrandKitFactory(workspace=admin.workspace, name="Northwind")
+    product = ProductFactory(workspace=admin.workspace, name="Trail Tent")
+    response = client.post(url("template-create", admin), {
+        "name": "Banner", "kind": "banner", "body": "{{ product.name }} by {{ brand.name }}",
+        "product": product.pk, "brand": brand.pk, "language": "en", "preview": "1",
+    })
+    assert response.status_code == 200
+    assert "Trail Tent by Northwind, Ultra HD, 4K" in response.content.decode()
+    assert not PromptTemplate.objects.exists()
+
+
+def test_template_save_rejects_unknown_fields_with_the_field_list(client, admin):
+    response = client.post(url("template-create", admin), {
+        "name": "Bad", "kind": "banner", "body": "{{ product.cost }}", "save": "1"})
+    assert response.status_code == 400
+    assert "Unknown field" in response.content.decode()
+    assert not PromptTemplate.objects.exists()
+
+
+def test_B12_custom_format_out_of_range_is_a_field_error(client, admin):
+    response = client.post(url("format-list", admin), {
+        "name": "Huge", "width": 100000, "height": 100000, "kind": "poster"})
+    assert response.status_code == 400
+    assert "between 16 and 10000" in response.content.decode()
+    assert not Format.objects.filter(workspace=admin.workspace).exists()
+
+
+def test_create_campaign_generate_and_see_assets_with_recipes(client, admin, tiny_model,
+                                                              django_capture_on_commit_callbacks):
+    ws = admin.workspace
+    brand = BrandKitFactory(workspace=ws)
+    product = ProductFactory(workspace=ws, name="Trail Tent")
+    PromptTemplate.objects.create(workspace=ws, kind="banner", name="b",
+                                  body="{{ product.name }} banner")
+    formats = Format.objects.filter(key__in=["responsive-landscape", "gdn-medium-rectangle"])
+    response = client.post(url("campaign-create", admin), {
+        "name": "Spring", "brand": brand.pk, "products": [product.pk],
+        "formats": [f.pk for f in formats], "variants_per_slot": 1, "language": "en",
+    })
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(workspace=ws)
+    with django_capture_on_commit_callbacks(execute=True):
+        generated = client.post(url("campaign-generate", admin, campaign_id=campaign.pk))
+    assert generated.status_code == 302
+    page = client.get(generated.url).content.decode()
+    assets = list(Asset.objects.filter(slot__campaign=campaign))
+    assert len(assets) == 2
+    for asset in assets:
+        assert url("asset-thumbnail", admin, asset_id=asset.pk) in page
+        detail = client.get(url("asset-detail", admin, asset_id=asset.pk)).content.decode()
+        assert "Trail Tent banner" in detail and str(asset.recipe["seed"]) in detail
+        image = client.get(url("asset-file", admin, asset_id=asset.pk))
+        assert image["Content-Type"] == "image/png"
+        with Image.open(io.BytesIO(b"".join(image.streaming_content))) as png:
+            assert png.size == (asset.width, asset.height)
+
+
+def test_generate_error_is_shown_to_the_marketer(client, admin):
+    ws = admin.workspace
+    brand = BrandKitFactory(workspace=ws)
+    campaign = Campaign.objects.create(workspace=ws, brand=brand, name="No templates")
+    campaign.slots.create(product=ProductFactory(workspace=ws),
+                          format=Format.objects.get(key="print-a4"))
+    response = client.post(url("campaign-generate", admin, campaign_id=campaign.pk),
+                           follow=True)
+    assert "No prompt template for poster formats" in response.content.decode()

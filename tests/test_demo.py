@@ -1,0 +1,29 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from brands.models import Product
+from rendering.models import Asset, RenderJob
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
+        tiny_model, django_capture_on_commit_callbacks):
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo", stdout=out)
+    assert Product.objects.count() == 3
+    sizes = set(Asset.objects.values_list("width", "height"))
+    assert sizes == {(1200, 628), (300, 250), (1080, 1920), (2480, 3508)}
+    assert Asset.objects.count() == 12
+    assert "12 renders queued" in out.getvalue()
+    assert "http://127.0.0.1:8000/" in out.getvalue()
+
+    again = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo", stdout=again)
+    assert "0 renders queued" in again.getvalue()
+    assert "3 unchanged" in again.getvalue()
+    assert Asset.objects.count() == 12 and RenderJob.objects.count() == 12
