@@ -58,8 +58,8 @@ def feed_import_run(
         report.fatal_error = NOT_CSV
         report.save(update_fields=["fatal_error"])
         return report
-    if encoding == "cp1252":  # a file-level note; FeedImport has no field of its own for notes
-        report.errors.append({"row": None, "sku": None, "errors": {"encoding": [CP1252_NOTE]}})
+    if encoding == "cp1252":
+        report.notes.append(CP1252_NOTE)
     text = io.TextIOWrapper(fileobj, encoding=encoding, newline="")
     try:
         _FeedRun(report, text, ENCODING_LABELS[encoding]).run()

@@ -165,6 +165,7 @@ class FeedImport(models.Model):
     # [{"row": 7, "sku": "X1", "errors": {"price": ["..."]}}], capped (see brands.feed_import)
     errors = models.JSONField(default=list, blank=True)
     errors_truncated = models.BooleanField(default=False)
+    notes = models.JSONField(default=list, blank=True)  # about the whole file, e.g. its encoding
     fatal_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -45,7 +45,7 @@ def template_edit(request, membership, template_id=None):
     preview, status = None, 200
     if request.method == "POST":
         form = PromptTemplateForm(request.POST, workspace=workspace)
-        preview_form = PreviewForm(request.POST, workspace=workspace)
+        preview_form = PreviewForm(request.POST, workspace=workspace, prefix="preview")
         wants_preview = "preview" in request.POST
         if not wants_preview and not can(membership, "template.edit"):
             status = 403
@@ -73,7 +73,7 @@ def template_edit(request, membership, template_id=None):
             initial = {"name": template.name, "kind": template.kind, "brand": template.brand,
                        "body": template.body, "negative_prompt": template.negative_prompt}
         form = PromptTemplateForm(initial=initial, workspace=workspace)
-        preview_form = PreviewForm(workspace=workspace)
+        preview_form = PreviewForm(workspace=workspace, prefix="preview")
     return render(request, "rendering/template_form.html", {
         "template": template, "form": form, "preview_form": preview_form, "preview": preview,
         "fields": {root: sorted(names) for root, names in FIELDS.items()},

@@ -142,7 +142,8 @@ def test_template_preview_shows_the_composed_prompt_without_saving(client, admin
     product = ProductFactory(workspace=admin.workspace, name="Trail Tent")
     response = client.post(url("template-create", admin), {
         "name": "Banner", "kind": "banner", "body": "{{ product.name }} by {{ brand.name }}",
-        "product": product.pk, "brand": brand.pk, "language": "en", "preview": "1",
+        "preview-product": product.pk, "preview-brand": brand.pk, "preview-language": "en",
+        "preview": "1",
     })
     assert response.status_code == 200
     assert "Trail Tent by Northwind, Ultra HD, 4K" in response.content.decode()

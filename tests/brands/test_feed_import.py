@@ -92,18 +92,10 @@ def test_B10_cp1252_file_imports_with_note(tmp_path):
 
     assert products(workspace)["A1"].name == "Café crème – 50 cl"
     assert report.rows_created == 1 and report.fatal_error == ""
-    assert report.errors == [
-        {
-            "row": None,
-            "sku": None,
-            "errors": {
-                "encoding": [
-                    "The file is not UTF-8, so it was read as Windows-1252 (Western European). "
-                    "If accents or symbols look wrong, save the feed as 'CSV UTF-8' and import "
-                    "again."
-                ]
-            },
-        }
+    assert report.errors == []
+    assert report.notes == [
+        "The file is not UTF-8, so it was read as Windows-1252 (Western European). "
+        "If accents or symbols look wrong, save the feed as 'CSV UTF-8' and import again."
     ]
 
 

@@ -1,0 +1,93 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright."""
+
+import os
+import shutil
+
+import pytest
+
+from brands.models import Role
+from rendering.models import Asset, Format, PromptTemplate
+from tests.factories import PASSWORD, BrandKitFactory, MembershipFactory, ProductFactory
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium must not try to reach the network; this machine has none but the registries.
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: ./dev test installs it (apt chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; our ORM calls are still sync.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
+        live_server, page, tiny_model, settings, tmp_path):
+    membership = MembershipFactory(role=Role.MARKETER)
+    ws = membership.workspace
+    brand = BrandKitFactory(workspace=ws, name="Northwind")
+    ProductFactory(workspace=ws, name="Trail Tent")
+    PromptTemplate.objects.create(workspace=ws, kind="banner", name="Banner",
+                                  body="{{ product.name }} by {{ brand.name }}")
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", membership.user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/w/{ws.slug}/")
+    assert page.locator("h1").inner_text() == ws.name
+
+    # Preview the composed prompt of a template for a product.
+    page.click("text=Templates")
+    page.click("text=Banner")
+    page.select_option("#id_preview-product", index=1)  # the only product; 0 is the empty choice
+    page.select_option("#id_preview-brand", label="Northwind")
+    page.click("button[name=preview]")
+    assert page.locator("#preview-prompt").inner_text().startswith(
+        "Trail Tent by Northwind, Ultra HD, 4K")
+
+    # Create a campaign with two formats, press Generate, see the thumbnails.
+    page.goto(f"{live_server.url}/w/{ws.slug}/campaigns/new/")
+    page.fill("#id_name", "Spring")
+    page.select_option("#id_brand", label="Northwind")
+    page.check("text=Trail Tent")
+    for key in ("responsive-landscape", "gdn-medium-rectangle"):
+        fmt = Format.objects.get(key=key)
+        page.check(f"input[name=formats][value='{fmt.pk}']")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=Created Spring with 2 slots")
+    page.click("button:has-text('Generate')")
+    page.wait_for_selector("text=Queued 2 renders")
+    thumbnails = page.locator(".slot img.thumb")
+    assert thumbnails.count() == 2
+    for i in range(2):
+        assert thumbnails.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    page.screenshot(path=str(tmp_path / "campaign.png"), full_page=True)
+
+    # The asset page shows the recipe.
+    thumbnails.first.click()
+    recipe = page.locator("table").inner_text()
+    assert "Trail Tent by Northwind" in recipe
+    asset = Asset.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
+    assert f"{asset.recipe['seed']} · 2 · 4.0" in recipe  # seed · steps · true CFG
