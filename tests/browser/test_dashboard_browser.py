@@ -46,7 +46,7 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
         live_server, page, tiny_model, settings, tmp_path):
     membership = MembershipFactory(role=Role.MARKETER)
     ws = membership.workspace
-    brand = BrandKitFactory(workspace=ws, name="Northwind")
+    BrandKitFactory(workspace=ws, name="Northwind")
     ProductFactory(workspace=ws, name="Trail Tent")
     PromptTemplate.objects.create(workspace=ws, kind="banner", name="Banner",
                                   body="{{ product.name }} by {{ brand.name }}")
