@@ -41,17 +41,23 @@ def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fie
         raise TypeError(f"unknown brand kit fields: {sorted(unknown)}")
     if "palette" in fields:
         fields["palette"] = validate_palette(fields["palette"])
-    with transaction.atomic():
-        if brand is None:
-            return BrandKit.objects.create(workspace=workspace, **fields)
-        brand = BrandKit.objects.select_for_update().get(pk=brand.pk, workspace=workspace)
-        changed = {k: v for k, v in fields.items() if getattr(brand, k) != v}
-        if changed:
-            for key, value in changed.items():
-                setattr(brand, key, value)
-            brand.version += 1
-            brand.save()
-        return brand
+    if brand is None:
+        return BrandKit.objects.create(workspace=workspace, **fields)
+    return _update_versioned(brand, workspace, fields)
+
+
+@transaction.atomic
+def _update_versioned(obj, workspace: Workspace, values: dict):
+    """Apply ``values`` under a row lock; bump ``version`` only when something changed
+    (recipes record versions, so an unchanged save must not make assets look stale)."""
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk, workspace=workspace)
+    changed = {key: value for key, value in values.items() if getattr(obj, key) != value}
+    if changed:
+        for key, value in changed.items():
+            setattr(obj, key, value)
+        obj.version += 1
+        obj.save()
+    return obj
 
 
 def _store(content: bytes, *, workspace_id: int, folder: str, extension: str) -> str:
@@ -99,17 +105,9 @@ def product_save(*, workspace: Workspace, data: ProductData,
         "description": data.description, "price": data.price, "currency": data.currency,
         "features": data.features, "landing_url": data.landing_url, "image_url": data.image_url,
     }
-    with transaction.atomic():
-        if product is None:
-            return Product.objects.create(workspace=workspace, **values)
-        product = Product.objects.select_for_update().get(pk=product.pk, workspace=workspace)
-        changed = {k: v for k, v in values.items() if getattr(product, k) != v}
-        if changed:
-            for key, value in changed.items():
-                setattr(product, key, value)
-            product.version += 1
-            product.save()
-        return product
+    if product is None:
+        return Product.objects.create(workspace=workspace, **values)
+    return _update_versioned(product, workspace, values)
 
 
 def product_photo_add(*, product: Product, uploaded) -> ProductPhoto:

@@ -105,3 +105,11 @@ def test_B3_normal_login_post_passes_the_limit(client):
 
     assert response.status_code == 200  # the login form again, with its error
     assert b"csrfmiddlewaretoken" in response.content
+
+
+def test_B3_the_limit_is_installed_before_anything_reads_the_body():
+    from django.conf import settings as real_settings
+
+    middleware = real_settings.MIDDLEWARE
+    assert middleware.index("adstudio.limits.RequestSizeLimitMiddleware") < middleware.index(
+        "django.middleware.csrf.CsrfViewMiddleware")

@@ -81,8 +81,11 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
     page.wait_for_selector("text=Queued 2 renders")
     thumbnails = page.locator(".slot img.thumb")
     assert thumbnails.count() == 2
-    for i in range(2):
-        assert thumbnails.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    # Every thumbnail is served and decodes (the browser fetches them after the page).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.slot img.thumb')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     page.screenshot(path=str(tmp_path / "campaign.png"), full_page=True)
 
     # The asset page shows the recipe.

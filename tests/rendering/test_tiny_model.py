@@ -42,3 +42,17 @@ def test_built_folder_loads_through_from_pretrained_and_renders(tiny_model_dir):
     assert image.size == (64, 64)
     assert image.getextrema() != ((0, 0), (0, 0), (0, 0))
     assert len(image.getcolors(maxcolors=64 * 64)) > 1  # a real render, not a blank canvas
+
+
+def test_build_tiny_qwen_command_writes_a_loadable_folder(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("build_tiny_qwen", str(tmp_path / "tiny"), stdout=out)
+    assert "ADSTUDIO_QWEN_IMAGE_MODEL=" in out.getvalue()
+    for part in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (tmp_path / "tiny" / part).is_dir(), part
+    pipe = QwenImagePipeline.from_pretrained(tmp_path / "tiny", dtype=torch.float32)
+    assert pipe.vae_scale_factor == 4

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from .models import Campaign
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "brand", "status", "created_at"]
+    list_filter = ["status"]
