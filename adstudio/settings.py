@@ -123,7 +123,46 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues: gpu (render, edit), cpu (thumbnails, checks, export), default (the rest).
-CELERY_TASK_ROUTES = {"rendering.render_job": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    "rendering.render_job": {"queue": "gpu"},
+    "rendering.reconcile_jobs": {"queue": "default"},
+}
+# A render that outlives the soft limit fails with "timeout"; the hard limit kills the child.
+ADSTUDIO_RENDER_SOFT_TIME_LIMIT = env.int("ADSTUDIO_RENDER_SOFT_TIME_LIMIT", default=900)
+ADSTUDIO_RENDER_HARD_TIME_LIMIT = ADSTUDIO_RENDER_SOFT_TIME_LIMIT + 60
+# Redis redelivers an unacknowledged message after this; it must exceed the hard limit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": ADSTUDIO_RENDER_HARD_TIME_LIMIT + 600,
+    "socket_connect_timeout": 3,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not hang a web request when Redis is down: the reconciler publishes later.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5,
+}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-render-jobs": {
+        "task": "rendering.reconcile_jobs",
+        "schedule": env.float("ADSTUDIO_RECONCILE_EVERY_SECONDS", default=60.0),
+        # A backlog of missed ticks must not pile up: each one is worth its interval.
+        "options": {"expires": env.float("ADSTUDIO_RECONCILE_EVERY_SECONDS", default=60.0)},
+    },
+}
+
+# --- Render jobs (see docs/workers.md) ---
+ADSTUDIO_JOB_MAX_ATTEMPTS = env.int("ADSTUDIO_JOB_MAX_ATTEMPTS", default=3)
+# A running job whose worker stops renewing this lease is requeued by the reconciler.
+ADSTUDIO_JOB_LEASE_SECONDS = env.int("ADSTUDIO_JOB_LEASE_SECONDS", default=120)
+ADSTUDIO_PROGRESS_INTERVAL = env.float("ADSTUDIO_PROGRESS_INTERVAL", default=0.25)
+ADSTUDIO_PUBLISH_GRACE_SECONDS = env.int("ADSTUDIO_PUBLISH_GRACE_SECONDS", default=10)
+ADSTUDIO_REPUBLISH_AFTER_SECONDS = env.int("ADSTUDIO_REPUBLISH_AFTER_SECONDS", default=900)
+# Queued jobs with the same model, size, steps and guidance rendered in one pipeline call.
+ADSTUDIO_MAX_BATCH = env.int("ADSTUDIO_MAX_BATCH", default=1)
+# Test hook only (rendering/faults.py): "oom:N" fails the next N pipeline calls.
+ADSTUDIO_FAULT_INJECTION = env.str("ADSTUDIO_FAULT_INJECTION", default="")
 
 # --- Rendering (see docs/workers.md) ---
 # A Hugging Face id or a local folder with Qwen-Image weights. Empty: the embedded tiny

@@ -22,6 +22,11 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
+    # GPU-seconds per calendar month (UTC); empty means unlimited.
+    gpu_quota_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # When a worker last claimed one of this workspace's jobs: the round-robin key of fair
+    # scheduling (the workspace served longest ago goes next).
+    last_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

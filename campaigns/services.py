@@ -6,12 +6,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from rendering.jobs import jobs_publish, quota_check
 from rendering.models import JobStatus, PromptTemplate, RenderJob
 from rendering.prompts import compose_prompt
-from rendering.recipes import compose_recipe
+from rendering.recipes import batch_key, compose_recipe
 
 from .models import Campaign, CampaignStatus, Slot
 
@@ -80,8 +82,7 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
     All recipes are composed first (a template or banned-term problem changes nothing), the jobs
     are created in one transaction, and they are published to the GPU queue after it commits.
     """
-    from rendering.tasks import render_job
-
+    quota_check(campaign.workspace)
     brand = campaign.brand
     choose = _template_chooser(campaign)
     if slots is None:
@@ -101,17 +102,14 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
             jobs.append(RenderJob(
                 workspace_id=campaign.workspace_id, slot=slot, created_by=user,
                 variant=variant, recipe=recipe, status=JobStatus.QUEUED,
+                batch_key=batch_key(recipe),
+                attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
             ))
     with transaction.atomic():
         RenderJob.objects.bulk_create(jobs)
         if campaign.status == CampaignStatus.DRAFT:
             Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
         job_ids = [job.pk for job in jobs]
-        transaction.on_commit(lambda: _publish(job_ids, render_job))
+        # The broker only hears of jobs that exist: publish after commit.
+        transaction.on_commit(lambda: jobs_publish(job_ids))
     return GenerateResult(jobs=jobs)
-
-
-def _publish(job_ids: list[int], task) -> None:
-    # Celery task id = job id, so a republish of the same job is recognisable.
-    for job_id in job_ids:
-        task.apply_async(args=[job_id], task_id=f"render-job-{job_id}")

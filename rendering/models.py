@@ -129,10 +129,20 @@ class RenderJob(models.Model):
     )
     variant = models.PositiveIntegerField(default=0)
     recipe = models.JSONField()
+    # Jobs with the same key can share one pipeline call (model, size, steps, guidance).
+    batch_key = models.CharField(max_length=200, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # The fencing token: bumped by every claim; only the current attempt may write results.
     attempt = models.PositiveIntegerField(default=0)
+    # Claims stop at this attempt (a retry by a user raises it; attempts never go back).
+    attempt_limit = models.PositiveIntegerField(default=3)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    gpu_seconds = models.FloatField(default=0)
     error = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -143,12 +153,22 @@ class RenderJob(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=JobStatus.values), name="job_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(attempt__lte=models.F("attempt_limit")), name="job_attempt_capped"
+            ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["workspace", "status"]),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class Asset(models.Model):
@@ -178,3 +198,25 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"asset {self.pk} {self.width}x{self.height}"
+
+
+class Worker(models.Model):
+    """A worker process, as it last reported itself (heartbeat)."""
+
+    name = models.CharField(max_length=200, unique=True)  # celery node name + pid
+    queues = models.CharField(max_length=100)
+    device = models.CharField(max_length=200, blank=True)  # e.g. "cuda:0 NVIDIA H200 (141 GB)"
+    model = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, default="starting")  # starting, healthy, stopped
+    jobs_done = models.PositiveIntegerField(default=0)
+    current_job = models.ForeignKey(
+        RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

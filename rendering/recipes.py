@@ -64,3 +64,11 @@ def render_size(recipe: dict, size_multiple: int) -> tuple[int, int]:
     return model_request_size(
         tuple(recipe["bucket"]), scale=recipe["render_scale"], multiple=size_multiple
     )
+
+
+def batch_key(recipe: dict) -> str:
+    """Jobs with equal keys can share one pipeline call: same size, steps and guidance (the
+    model is the worker's own)."""
+    width, height = recipe["bucket"]
+    cfg = recipe["true_cfg_scale"] if recipe["negative_prompt"] else 1.0
+    return f"{width}x{height}@{recipe['render_scale']}:{recipe['steps']}:{cfg}"

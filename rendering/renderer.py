@@ -105,42 +105,90 @@ class QwenImageRenderer:
         self.weights_sha256 = weights_fingerprint(model)
         # Height and width must be multiples of this (16 for Qwen-Image, 8 for the tiny VAE).
         self.size_multiple = self.pipeline.vae_scale_factor * 2
+        self.memory_mode = "normal"
 
     def render(self, request: RenderRequest,
                on_step: Callable[[int, int], bool | None] | None = None):
-        """Run the pipeline; ``on_step(step, total)`` returning False interrupts it.
+        """Render one request; see ``render_batch``."""
+        return self.render_batch([request], on_step=on_step)[0]
 
-        Returns a PIL image at request.width x request.height.
+    def render_batch(self, requests: list[RenderRequest],
+                     on_step: Callable[[int, int], bool | None] | None = None) -> list:
+        """Run the pipeline once for requests that share size, steps and guidance, each with
+        its own prompt and seed; ``on_step(step, total)`` returning False interrupts it.
+
+        Returns PIL images at the requested size, in order. One image per prompt: diffusers
+        0.42 misaligns masks for batched prompts with num_images_per_prompt > 1.
         """
         import torch
 
-        if request.width % self.size_multiple or request.height % self.size_multiple:
+        from .faults import maybe_inject_oom
+
+        first = requests[0]
+        shared = {(r.width, r.height, r.steps, r.true_cfg_scale, bool(r.negative_prompt))
+                  for r in requests}
+        if len(shared) != 1:
+            raise ValueError("a batch must share size, steps, guidance and negative-prompt use")
+        if first.width % self.size_multiple or first.height % self.size_multiple:
             raise ValueError(
-                f"render size {request.width}x{request.height} is not a multiple of "
+                f"render size {first.width}x{first.height} is not a multiple of "
                 f"{self.size_multiple}"
             )
 
         def callback(pipe, step_index, timestep, callback_kwargs):
-            if on_step is not None and on_step(step_index + 1, request.steps) is False:
+            if on_step is not None and on_step(step_index + 1, first.steps) is False:
                 pipe._interrupt = True
             return {}
 
-        # Initial noise from a CPU generator: the same seed gives the same noise on any device.
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
+        # Initial noise from CPU generators: the same seed gives the same noise on any device
+        # and in any batch position.
+        generators = [torch.Generator(device="cpu").manual_seed(r.seed) for r in requests]
         # True CFG runs only with a negative prompt and a scale above 1 (two passes per step).
-        use_cfg = request.true_cfg_scale > 1 and bool(request.negative_prompt)
+        use_cfg = first.true_cfg_scale > 1 and bool(first.negative_prompt)
+        maybe_inject_oom()
         with torch.inference_mode():
             result = self.pipeline(
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt if use_cfg else None,
-                true_cfg_scale=request.true_cfg_scale if use_cfg else 1.0,
-                width=request.width,
-                height=request.height,
-                num_inference_steps=request.steps,
-                generator=generator,
+                prompt=[r.prompt for r in requests],
+                negative_prompt=[r.negative_prompt for r in requests] if use_cfg else None,
+                true_cfg_scale=first.true_cfg_scale if use_cfg else 1.0,
+                width=first.width,
+                height=first.height,
+                num_inference_steps=first.steps,
+                generator=generators if len(generators) > 1 else generators[0],
                 callback_on_step_end=callback,
             )
-        return result.images[0]
+        return list(result.images)
+
+    def set_memory_mode(self, mode: str) -> None:
+        """``normal``; ``vae_tiling`` (decode in tiles); ``cpu_offload`` (tiling, and each
+        model moved to the GPU only while it runs). The out-of-memory ladder steps through
+        these; ``normal`` undoes them for the next job."""
+        if mode not in MEMORY_MODES:
+            raise ValueError(f"unknown memory mode {mode!r}; use one of {MEMORY_MODES}")
+        if mode == self.memory_mode:
+            return
+        if self.memory_mode == "cpu_offload":
+            self.pipeline.remove_all_hooks()
+            self.pipeline.to(self.device)
+        if mode == "normal":
+            self.pipeline.vae.disable_tiling()
+        else:
+            self.pipeline.vae.enable_tiling()
+        if mode == "cpu_offload" and self.device.startswith("cuda"):
+            self.pipeline.enable_model_cpu_offload(device=self.device)
+        self.memory_mode = mode
+
+    def free_memory(self) -> None:
+        import gc
+
+        import torch
+
+        gc.collect()
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+
+MEMORY_MODES = ("normal", "vae_tiling", "cpu_offload")
 
 
 def _device_and_dtype() -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import time
 import uuid
 
 import torch
@@ -12,12 +13,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 from PIL import Image
 
 from .formats import fit_to_format
-from .models import Asset, JobStatus, RenderJob
+from .models import Asset, RenderJob
 from .prompts import validate_template_body
 from .recipes import render_size
 from .renderer import RenderRequest, get_renderer, library_versions
@@ -25,10 +24,17 @@ from .renderer import RenderRequest, get_renderer, library_versions
 logger = logging.getLogger(__name__)
 
 
+RECIPE_KEYS = ("prompt", "negative_prompt", "seed", "steps", "true_cfg_scale", "bucket",
+               "render_scale", "output_size", "format")
+
+
 def render_recipe(recipe: dict) -> tuple[Image.Image, dict]:
     """Render a recipe with this process's model; returns the exact-size image and the
     completed recipe (model, weights fingerprint, device, dtype, library versions)."""
-    return _render(get_renderer(), recipe, on_step=None)
+    renderer = get_renderer()
+    request = _request_for(recipe, renderer)
+    image = renderer.render(request)
+    return _finish(image, recipe, renderer, request, batch_size=1)
 
 
 def _request_for(recipe: dict, renderer) -> RenderRequest:
@@ -40,9 +46,7 @@ def _request_for(recipe: dict, renderer) -> RenderRequest:
     )
 
 
-def _render(renderer, recipe: dict, on_step):
-    request = _request_for(recipe, renderer)
-    image = renderer.render(request, on_step=on_step)
+def _finish(image, recipe: dict, renderer, request: RenderRequest, *, batch_size: int):
     out_w, out_h = recipe["output_size"]
     image = fit_to_format(image.convert("RGB"), out_w, out_h)
     completed = {
@@ -50,6 +54,7 @@ def _render(renderer, recipe: dict, on_step):
         "model": renderer.model,
         "weights_sha256": renderer.weights_sha256,
         "render_size": [request.width, request.height],
+        "batch_size": batch_size,
         "device": renderer.device,
         "dtype": renderer.dtype_name,
         "torch_threads": torch.get_num_threads(),
@@ -74,91 +79,156 @@ def _thumbnail(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _claim(job_id: int) -> int | None:
-    """Move a queued job to running in one conditional UPDATE; returns the new attempt."""
-    claimed = RenderJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, attempt=F("attempt") + 1, started_at=timezone.now(),
-        progress_step=0, error="",
-    )
-    if not claimed:
-        return None
-    return RenderJob.objects.values_list("attempt", flat=True).get(pk=job_id)
+def _recipe_problem(recipe) -> str | None:
+    """Why a recipe cannot be rendered, or None (F10: malformed work fails, never loops)."""
+    if not isinstance(recipe, dict):
+        return "the job has no recipe"
+    missing = [key for key in RECIPE_KEYS if key not in recipe]
+    if missing:
+        return f"the recipe lacks {', '.join(missing)}"
+    try:
+        render_size(recipe, 8)
+        if int(recipe["steps"]) < 1 or len(recipe["output_size"]) != 2:
+            return "the recipe has no steps or no output size"
+    except (TypeError, ValueError, KeyError) as exc:
+        return f"the recipe is invalid ({exc})"
+    return None
 
 
-def _progress_writer(job_id: int, attempt: int):
-    def on_step(step: int, total: int) -> bool:
-        RenderJob.objects.filter(pk=job_id, attempt=attempt).update(
-            progress_step=step, progress_total=total
-        )
-        return True
-
-    return on_step
+class OutOfMemory(Exception):
+    """The render did not fit in GPU memory on any rung of the ladder."""
 
 
-def _fail(job_id: int, attempt: int, message: str) -> None:
-    RenderJob.objects.filter(pk=job_id, attempt=attempt, status=JobStatus.RUNNING).update(
-        status=JobStatus.FAILED, error=message[:1000], finished_at=timezone.now()
-    )
+def _ladder(batch_size: int) -> list[tuple[str, int]]:
+    """Memory modes to try after an out-of-memory error: at most two steps down."""
+    if batch_size > 1:
+        return [("normal", 1), ("vae_tiling", 1)]  # split the batch, then tile the VAE
+    return [("vae_tiling", batch_size), ("cpu_offload", batch_size)]
+
+
+def _render_with_ladder(renderer, requests: list[RenderRequest], on_step):
+    """Render ``requests`` (a batch), stepping down on out-of-memory; returns images and the
+    memory mode that worked. The next job starts in normal mode again."""
+    import torch
+
+    attempts = [("normal", len(requests)), *_ladder(len(requests))]
+    try:
+        for number, (mode, chunk) in enumerate(attempts):
+            try:
+                renderer.set_memory_mode(mode)
+                images = []
+                for start in range(0, len(requests), chunk):
+                    images += renderer.render_batch(requests[start:start + chunk], on_step)
+                return images, mode
+            except torch.OutOfMemoryError as exc:
+                renderer.free_memory()
+                logger.warning("out of GPU memory in mode %s (try %s): %s", mode, number + 1,
+                               exc)
+        raise OutOfMemory(
+            "Out of GPU memory, even with VAE tiling and CPU offload. Use a smaller format "
+            "or a GPU with more memory.")
+    finally:
+        renderer.set_memory_mode("normal")
+
+
+def render_next(*, worker: str = "in-process") -> list[Asset]:
+    """Claim the next job (or a batch of compatible jobs) in fair order and render it.
+
+    Returns the stored assets. A cancelled job's image is discarded; a failure marks its jobs
+    failed with a reason a user can read; a storage fault puts the job back in the queue.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from .jobs import ProgressReporter, job_claim_next, job_fail
+
+    claims = job_claim_next(worker=worker, max_batch=settings.ADSTUDIO_MAX_BATCH)
+    if not claims:
+        return []
+    recipes = dict(RenderJob.objects.filter(pk__in=[c.job_id for c in claims])
+                   .values_list("id", "recipe"))
+    valid = []
+    for claim in claims:
+        problem = _recipe_problem(recipes.get(claim.job_id))
+        if problem:
+            job_fail(claim, f"This job cannot be rendered: {problem}.")
+        else:
+            valid.append(claim)
+    if not valid:
+        return []
+    renderer = get_renderer()
+    requests = [_request_for(recipes[c.job_id], renderer) for c in valid]
+    started = time.monotonic()
+    try:
+        images, _mode = _render_with_ladder(renderer, requests, ProgressReporter(valid))
+    except SoftTimeLimitExceeded:
+        for claim in valid:
+            job_fail(claim, "timeout: the render took longer than "
+                            f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
+        return []
+    except (OutOfMemory, RuntimeError, ValueError, OSError) as exc:
+        logger.exception("render of jobs %s failed", [c.job_id for c in valid])
+        message = str(exc) if isinstance(exc, OutOfMemory) else f"Rendering failed: {exc}"
+        for claim in valid:
+            job_fail(claim, message, gpu_seconds=(time.monotonic() - started) / len(valid))
+        return []
+    gpu_seconds = (time.monotonic() - started) / len(valid)
+    assets = []
+    for claim, request, image in zip(valid, requests, images, strict=True):
+        image, recipe = _finish(image, recipes[claim.job_id], renderer, request,
+                                batch_size=len(valid))
+        asset = _store_asset(claim, image, recipe, gpu_seconds=gpu_seconds)
+        if asset is not None:
+            assets.append(asset)
+    return assets
 
 
 def render_job_run(*, job_id: int) -> Asset | None:
-    """Render one queued job and store its asset; a job that is not queued is left alone.
+    """Ring for one job in-process (tests, the embedded default): renders the next job in
+    fair order, which is ``job_id`` when it is the only one queued."""
+    assets = render_next()
+    return next((a for a in assets if a.job_id == job_id), None)
 
-    Files are written before the asset row commits; if the row cannot be written, the files
-    are removed, so there is never a row without a file nor a file without a row.
-    """
-    attempt = _claim(job_id)
-    if attempt is None:
-        logger.info("job %s is not queued; nothing to do", job_id)
+
+def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float):
+    """Write the files, then the row, as the claim's attempt. No row without its files, no
+    files without their row: whatever does not commit is removed."""
+    from .jobs import job_requeue_after_fault, job_settle_cancelled, job_succeed
+
+    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").get(
+        pk=claim.job_id)
+    if job.cancel_requested:
+        job_settle_cancelled(claim)
         return None
-    job = RenderJob.objects.select_related("slot__format").get(pk=job_id)
+    base = f"ws/{job.workspace_id}/assets/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
+    saved: list[str] = []
     try:
-        RenderJob.objects.filter(pk=job_id, attempt=attempt).update(
-            progress_total=job.recipe["steps"]
-        )
-        image, recipe = _render(get_renderer(), job.recipe, _progress_writer(job_id, attempt))
-    except (RuntimeError, ValueError, OSError) as exc:
-        logger.exception("render job %s failed", job_id)
-        _fail(job_id, attempt, f"Rendering failed: {exc}")
-        return None
-    return _store_asset(job, attempt, image, recipe)
-
-
-def _store_asset(job: RenderJob, attempt: int, image: Image.Image, recipe: dict) -> Asset | None:
-    content = encode_png(image, dpi=recipe["format"]["dpi"])
-    base = f"ws/{job.workspace_id}/assets/{job.pk}/{attempt}/{uuid.uuid4().hex}"
-    file_key = default_storage.save(f"{base}.png", ContentFile(content))
-    thumb_key = default_storage.save(f"{base}.thumb.webp", ContentFile(_thumbnail(image)))
-    try:
+        content = encode_png(image, dpi=recipe["format"]["dpi"])
+        saved.append(default_storage.save(f"{base}.png", ContentFile(content)))
+        saved.append(default_storage.save(f"{base}.thumb.webp", ContentFile(_thumbnail(image))))
         with transaction.atomic():
-            # Finalize only as the current attempt (a late duplicate cannot overwrite it).
-            finished = RenderJob.objects.filter(
-                pk=job.pk, attempt=attempt, status=JobStatus.RUNNING
-            ).update(
-                status=JobStatus.SUCCEEDED, finished_at=timezone.now(),
-                progress_step=F("progress_total"),
-            )
-            if not finished:
+            if not job_succeed(claim, gpu_seconds=gpu_seconds):
                 raise _Superseded
             return Asset.objects.create(
-                workspace_id=job.workspace_id, slot_id=job.slot_id, job=job,
-                file=file_key, thumbnail=thumb_key, width=image.width, height=image.height,
+                workspace_id=job.workspace_id, slot_id=job.slot_id, job_id=job.pk,
+                file=saved[0], thumbnail=saved[1], width=image.width, height=image.height,
                 sha256=hashlib.sha256(content).hexdigest(), recipe=recipe,
             )
     except _Superseded:
-        logger.warning("job %s attempt %s was superseded; discarding its output", job.pk, attempt)
-    except Exception:
-        # Not a blind catch: we clean up our files and re-raise.
-        default_storage.delete(file_key)
-        default_storage.delete(thumb_key)
-        raise
-    default_storage.delete(file_key)
-    default_storage.delete(thumb_key)
+        logger.warning("job %s attempt %s was superseded or cancelled; discarding its output",
+                       job.pk, claim.attempt)
+        job_settle_cancelled(claim)
+    except OSError as exc:  # storage unavailable or full: try the job again later
+        logger.warning("storing job %s failed: %s", job.pk, exc)
+        job_requeue_after_fault(claim, f"Could not store the image: {exc}")
+    finally:
+        if not Asset.objects.filter(job_id=job.pk, file__in=saved).exists():
+            for key in saved:
+                default_storage.delete(key)
     return None
 
 
 class _Superseded(Exception):
-    """Another attempt owns the job now."""
+    """Another attempt owns the job now, or it was cancelled."""
 
 
 def format_create(*, workspace, name: str, width: int, height: int, kind: str,

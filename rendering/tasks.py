@@ -1,10 +1,39 @@
 """Rendering tasks: thin (ids in, one service call), with stable names and queues."""
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
-from . import services
+from . import jobs, services
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rendering.render_job", ignore_result=True)
-def render_job(job_id: int) -> None:
-    services.render_job_run(job_id=job_id)
+@shared_task(
+    name="rendering.render_job",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT,
+    time_limit=settings.ADSTUDIO_RENDER_HARD_TIME_LIMIT,
+)
+def render_job(job_id=None, *args, **kwargs) -> None:
+    """The doorbell for a queued job: render the next job in fair order (see rendering.jobs).
+
+    Malformed arguments are logged and acknowledged (F10): the database, not the message,
+    says what is queued.
+    """
+    if not isinstance(job_id, int) or args or kwargs:
+        logger.error("render_job got malformed arguments %r %r %r; ignoring", job_id, args,
+                     kwargs)
+    from .worker import current_worker_name
+
+    services.render_next(worker=current_worker_name())
+
+
+@shared_task(name="rendering.reconcile_jobs", ignore_result=True)
+def reconcile_jobs() -> None:
+    report = jobs.jobs_reconcile()
+    if report.requeued or report.failed or report.published:
+        logger.info("reconciled render jobs: %s", report)

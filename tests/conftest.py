@@ -44,3 +44,16 @@ def catalog(db):
         )
     formats = list(Format.objects.filter(workspace=None, key__in=SAMPLE_FORMATS))
     return workspace, brand, products, formats
+
+
+@pytest.fixture
+def queued_broker():
+    """Tasks go to Celery's in-process memory transport and wait there (no eager run), so a
+    test sees the queue as a worker would find it."""
+    from adstudio.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
+    yield app
+    app.conf.task_always_eager = eager

@@ -62,20 +62,21 @@ def test_a_failing_render_marks_the_job_failed_and_stores_nothing(queued_job):
     assert not Asset.objects.exists()
 
 
-def test_a_late_attempt_cannot_finalize_over_the_current_one(queued_job, monkeypatch):
+def test_F6_an_old_attempt_finishing_late_is_fenced_out(queued_job, monkeypatch):
     from rendering import services
 
-    real_render = services._render
+    real = services._render_with_ladder
 
-    def render_then_lose_the_lease(renderer, recipe, on_step):
-        result = real_render(renderer, recipe, on_step)
-        # Another worker re-claimed the job meanwhile (attempt 2).
+    def render_then_lose_the_job(renderer, requests, on_step):
+        result = real(renderer, requests, on_step)
+        # Meanwhile the lease expired and another worker claimed attempt 2.
         RenderJob.objects.filter(pk=queued_job.pk).update(attempt=2)
         return result
 
-    monkeypatch.setattr(services, "_render", render_then_lose_the_lease)
+    monkeypatch.setattr(services, "_render_with_ladder", render_then_lose_the_job)
     assert render_job_run(job_id=queued_job.pk) is None
     assert not Asset.objects.exists()
+    assert RenderJob.objects.get(pk=queued_job.pk).status == JobStatus.RUNNING  # attempt 2's
     # Its files were removed too: no file without a row.
     folder = f"ws/{queued_job.workspace_id}/assets/{queued_job.pk}/1"
     assert not default_storage.exists(folder) or default_storage.listdir(folder)[1] == []
