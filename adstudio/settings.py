@@ -70,8 +70,13 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Wait for the writer instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web, workers and beat share the file: readers never block the writer (WAL), writers
+    # take the lock up front (IMMEDIATE) and wait for each other instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         # The embedded default must work on a fresh clone, where var/ does not exist yet.
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

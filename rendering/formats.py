@@ -159,3 +159,18 @@ def fit_to_format(image: Image.Image, width: int, height: int) -> Image.Image:
     if cropped.size == (width, height):
         return cropped
     return cropped.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def sync_presets(using: str = "default", **kwargs) -> None:
+    """Create or update the built-in channel presets (run after every migrate)."""
+    from .models import Format
+
+    for preset in PRESETS:
+        Format.objects.using(using).update_or_create(
+            workspace=None, key=preset.key,
+            defaults={
+                "name": preset.name, "channel": preset.channel, "kind": preset.kind,
+                "width": preset.width, "height": preset.height, "dpi": preset.dpi,
+                "max_kilobytes": preset.max_kilobytes, "safe_zone": preset.safe_zone or {},
+            },
+        )

@@ -3,7 +3,6 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
 from . import jobs, services
 
@@ -15,8 +14,8 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT,
-    time_limit=settings.ADSTUDIO_RENDER_HARD_TIME_LIMIT,
+    # No time limits here: a publisher would stamp its own into every message. Each GPU
+    # worker sets them from its settings at start (rendering.worker).
 )
 def render_job(job_id=None, *args, **kwargs) -> None:
     """The doorbell for a queued job: render the next job in fair order (see rendering.jobs).

@@ -54,6 +54,11 @@ def _check_before_consuming(sender, instance, conf, **kwargs):
     if "gpu" not in queues:
         return
     os.environ[_GPU_FLAG] = "1"
+    from .tasks import render_job
+
+    # The worker, not whoever published the job, decides how long a render may take.
+    render_job.soft_time_limit = settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT
+    render_job.time_limit = settings.ADSTUDIO_RENDER_HARD_TIME_LIMIT
     problem = preflight_model()
     if problem:
         logger.critical("GPU worker cannot start: %s", problem)

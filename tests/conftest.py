@@ -46,14 +46,36 @@ def catalog(db):
     return workspace, brand, products, formats
 
 
+def use_broker(app, url: str, *, eager: bool) -> None:
+    """Point the test process's Celery app at ``url``, dropping its cached connections (as
+    Celery itself does after a fork)."""
+    from kombu import pools
+
+    pools.reset()  # closes and forgets every cached connection pool
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.__dict__["amqp"]._producer_pool = None
+    app.conf.broker_url = url
+    app.conf.task_always_eager = eager
+
+
 @pytest.fixture
 def queued_broker():
     """Tasks go to Celery's in-process memory transport and wait there (no eager run), so a
     test sees the queue as a worker would find it."""
     from adstudio.celery import app
 
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
+    use_broker(app, "memory://", eager=False)
     yield app
-    app.conf.task_always_eager = eager
+    use_broker(app, "memory://", eager=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """A file test database (not SQLite's in-memory one) that worker processes can open."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3")

@@ -1,0 +1,221 @@
+"""RELIABILITY.md fault tests with a real redis-server and real celery worker processes.
+
+Each asserts on rows and files: one asset per job, attempts as expected, nothing lost.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+from django.core.files.storage import default_storage
+
+from adstudio.celery import app
+from campaigns.services import campaign_create, campaign_generate
+from rendering.jobs import job_cancel
+from rendering.models import Asset, JobStatus, RenderJob, Worker
+from rendering.tasks import render_job
+from tests.integration.conftest import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def generate(catalog, settings, tiny_model):
+    """Queue renders for ``n`` slots with ``steps`` denoising steps each."""
+    workspace, brand, products, formats = catalog
+
+    def generate(n: int = 1, *, steps: int = 2) -> list[RenderJob]:
+        settings.ADSTUDIO_DEFAULT_STEPS = steps
+        campaign = campaign_create(
+            workspace=workspace, user=None, name=f"c{time.time_ns()}", brand=brand,
+            products=products[:1], formats=formats[:1], variants_per_slot=n)
+        return campaign_generate(campaign=campaign, user=None).jobs
+
+    return generate
+
+
+def job_of(job) -> RenderJob:
+    return RenderJob.objects.get(pk=job.pk)
+
+
+def finished(job, timeout=60) -> RenderJob:
+    return wait_for(lambda: (j := job_of(job)).is_finished and j, timeout=timeout,
+                    what=f"job {job.pk} to finish")
+
+
+def rendering_now(job, timeout=60) -> RenderJob:
+    return wait_for(lambda: (j := job_of(job)).status == JobStatus.RUNNING
+                    and j.progress_step > 0 and j, timeout=timeout,
+                    what=f"job {job.pk} to be mid-render")
+
+
+def assert_one_asset_with_its_files(job) -> Asset:
+    [asset] = Asset.objects.filter(job_id=job.pk)
+    assert default_storage.exists(asset.file.name)
+    assert default_storage.exists(asset.thumbnail.name)
+    # No stray files from other attempts: exactly the asset's PNG and thumbnail remain.
+    root = f"ws/{job.workspace_id}/assets/{job.pk}"
+    stored = [f"{root}/{attempt}/{name}" for attempt in default_storage.listdir(root)[0]
+              for name in default_storage.listdir(f"{root}/{attempt}")[1]]
+    assert sorted(stored) == sorted([asset.file.name, asset.thumbnail.name])
+    return asset
+
+
+def test_jobs_flow_through_redis_and_a_worker(generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    jobs = generate(3)
+    for job in jobs:
+        done = finished(job)
+        assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+        assert done.worker.split(":")[1].isdigit()  # claimed by a worker process
+        assert_one_asset_with_its_files(job)
+    healthy = Worker.objects.get(status="healthy")
+    assert "cpu" in healthy.device and healthy.model.endswith("tiny-qwen-image")
+
+
+def test_F1_worker_child_killed_mid_render_is_redelivered_and_finishes_once(
+        generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    [job] = generate(1, steps=400)
+    running = rendering_now(job)
+    os.kill(int(running.worker.split(":")[1]), signal.SIGKILL)
+    done = finished(job, timeout=90)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 2)
+    assert_one_asset_with_its_files(job)
+
+
+def test_F1_after_the_attempt_cap_the_job_fails_without_looping(generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    [job] = generate(1, steps=5000)
+    for attempt in (1, 2, 3):
+        running = wait_for(lambda a=attempt: (j := rendering_now(job)).attempt == a and j,
+                           timeout=90, what=f"attempt {attempt}")
+        os.kill(int(running.worker.split(":")[1]), signal.SIGKILL)
+    done = finished(job, timeout=90)
+    assert (done.status, done.attempt) == (JobStatus.FAILED, 3)
+    assert "Gave up" in done.error
+    time.sleep(3)  # several reconciler ticks: nothing picks it up again
+    assert (job_of(job).status, job_of(job).attempt) == (JobStatus.FAILED, 3)
+    assert not Asset.objects.filter(job_id=job.pk).exists()
+
+
+def test_F2_sigterm_during_render_finishes_the_job_once(generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    [job] = generate(1, steps=300)
+    rendering_now(job)
+    os.kill(worker.process.pid, signal.SIGTERM)  # warm shutdown of the parent
+    done = finished(job)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+    assert worker.process.wait(timeout=30) == 0
+    assert_one_asset_with_its_files(job)
+
+
+def test_F3_redis_restart_mid_render_loses_nothing(generate, start_worker, broker):
+    worker = start_worker()
+    worker.wait_healthy()
+    [job] = generate(1, steps=300)
+    rendering_now(job)
+    broker.stop()
+    broker.start()
+    done = finished(job)
+    assert done.status == JobStatus.SUCCEEDED
+    assert_one_asset_with_its_files(job)
+    # New jobs still flow after the worker reconnects.
+    [later] = generate(1)
+    assert finished(later, timeout=60).status == JobStatus.SUCCEEDED
+    worker.assert_running()
+
+
+def test_F4_redis_down_at_submit_keeps_the_job_queued_until_it_is_back(
+        generate, start_worker, broker):
+    worker = start_worker()
+    worker.wait_healthy()
+    broker.stop()
+    [job] = generate(1)  # the web request still succeeds
+    queued = job_of(job)
+    assert (queued.status, queued.published_at) == (JobStatus.QUEUED, None)
+    broker.start()  # the reconciler publishes it once Redis is back
+    done = finished(job, timeout=60)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+    assert_one_asset_with_its_files(job)
+
+
+def test_F5_the_same_job_delivered_twice_at_once_is_claimed_once(generate, start_worker):
+    worker = start_worker(concurrency=2)
+    worker.wait_healthy(count=2)
+    [job] = generate(1, steps=50)
+    render_job.apply_async(args=[job.pk])  # a duplicate doorbell for the same job
+    render_job.apply_async(args=[job.pk])
+    done = finished(job)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+    assert_one_asset_with_its_files(job)
+
+
+def test_F7_soft_time_limit_fails_the_job_with_timeout(generate, start_worker):
+    worker = start_worker(ADSTUDIO_RENDER_SOFT_TIME_LIMIT=2)
+    worker.wait_healthy()
+    [job] = generate(1, steps=5000)
+    done = finished(job, timeout=60)
+    assert done.status == JobStatus.FAILED and done.error.startswith("timeout")
+    assert done.attempt == 1
+    time.sleep(3)
+    assert job_of(job).attempt == 1  # not redelivered
+    assert not Asset.objects.filter(job_id=job.pk).exists()
+
+
+def test_F9_cancel_mid_denoise_stops_within_a_step(generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    [job] = generate(1, steps=2000)
+    running = rendering_now(job)
+    job_cancel(job=running)
+    done = finished(job)
+    assert done.status == JobStatus.CANCELLED
+    assert done.progress_step < 2000
+    assert not Asset.objects.filter(job_id=job.pk).exists()
+    assert not default_storage.exists(f"ws/{job.workspace_id}/assets/{job.pk}")
+
+
+def test_F10_malformed_task_arguments_are_acknowledged_and_fail_nothing_else(
+        generate, start_worker):
+    worker = start_worker()
+    worker.wait_healthy()
+    app.send_task("rendering.render_job", args=["not-a-job", 7], kwargs={"x": 1})
+    app.send_task("rendering.render_job", args=[])
+    [broken, good] = generate(2)
+    RenderJob.objects.filter(pk=broken.pk).update(recipe={"prompt": "no size"})
+    assert finished(good).status == JobStatus.SUCCEEDED
+    failed = finished(broken)
+    assert failed.status == JobStatus.FAILED and "the recipe lacks" in failed.error
+    worker.assert_running()
+
+
+def test_F11_a_worker_whose_model_folder_is_missing_exits_non_zero(generate, start_worker,
+                                                                   tmp_path):
+    worker = start_worker(ADSTUDIO_QWEN_IMAGE_MODEL=tmp_path / "no-such-model")
+    assert worker.process.wait(timeout=60) != 0
+    assert "ADSTUDIO_QWEN_IMAGE_MODEL" in worker.tail()
+    [job] = generate(1)
+    time.sleep(1)
+    assert job_of(job).status == JobStatus.QUEUED  # waits for a healthy worker
+
+
+def test_F11_a_worker_whose_weights_cannot_load_exits_non_zero(generate, start_worker,
+                                                              tiny_model_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    for weights in (broken / "transformer").glob("*.safetensors"):
+        weights.write_bytes(b"not safetensors")
+    worker = start_worker(ADSTUDIO_QWEN_IMAGE_MODEL=broken)
+    assert worker.process.wait(timeout=90) != 0
+    assert not Worker.objects.filter(status="healthy").exists()
+    [job] = generate(1)
+    time.sleep(1)
+    assert job_of(job).status == JobStatus.QUEUED
