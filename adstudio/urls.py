@@ -38,6 +38,10 @@ workspace_patterns = [
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),
     path("campaigns/<int:campaign_id>/generate/", campaign_views.campaign_generate,
          name="campaign-generate"),
+    path("campaigns/<int:campaign_id>/jobs.json", rendering_views.campaign_jobs_json,
+         name="campaign-jobs-json"),
+    path("jobs/<int:job_id>/cancel/", rendering_views.job_cancel, name="job-cancel"),
+    path("jobs/<int:job_id>/retry/", rendering_views.job_retry, name="job-retry"),
 ]
 
 urlpatterns = [
@@ -45,5 +49,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("ops/", rendering_views.operator_view, name="operator"),
+    path("ops/status.json", rendering_views.operator_view, name="operator-json"),
     path("w/<slug:ws>/", include(workspace_patterns)),
 ]

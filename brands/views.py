@@ -39,8 +39,11 @@ def home(request):
 
 @workspace_view("workspace.view")
 def workspace_dashboard(request, membership):
+    from rendering.jobs import gpu_seconds_this_month
+
     workspace = membership.workspace
     return render(request, "brands/workspace.html", {
+        "gpu_seconds_used": gpu_seconds_this_month(workspace.pk),
         "brands": workspace.brand_kits.all(),
         "product_count": workspace.products.count(),
         "campaigns": workspace.campaigns.select_related("brand")[:10],

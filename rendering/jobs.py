@@ -187,16 +187,17 @@ def jobs_publish(job_ids: list[int]) -> int:
 
     from .tasks import render_job
 
+    # Recorded first, in one query: an in-process (eager) task may finish a job inside
+    # apply_async, and a fan-out of thousands must not cost a query per job.
+    RenderJob.objects.filter(pk__in=job_ids, status=JobStatus.QUEUED).update(
+        published_at=timezone.now())
     published = 0
     for job_id in job_ids:
-        # Recorded first: an in-process (eager) task may finish the job inside apply_async.
-        RenderJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-            published_at=timezone.now())
         try:
             render_job.apply_async(args=[job_id], task_id=f"render-job-{job_id}-{time.time_ns()}")
         except OperationalError as exc:  # broker unreachable: the reconciler will retry
-            logger.warning("could not publish render job %s: %s", job_id, exc)
-            RenderJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            logger.warning("could not publish render jobs from %s on: %s", job_id, exc)
+            RenderJob.objects.filter(pk__in=job_ids[published:], status=JobStatus.QUEUED).update(
                 published_at=None)
             break
         published += 1

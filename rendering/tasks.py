@@ -26,9 +26,11 @@ def render_job(job_id=None, *args, **kwargs) -> None:
     if not isinstance(job_id, int) or args or kwargs:
         logger.error("render_job got malformed arguments %r %r %r; ignoring", job_id, args,
                      kwargs)
-    from .worker import current_worker_name
+    from .worker import current_worker_name, record_jobs_done
 
-    services.render_next(worker=current_worker_name())
+    name = current_worker_name()
+    assets = services.render_next(worker=name)
+    record_jobs_done(name, len(assets))
 
 
 @shared_task(name="rendering.reconcile_jobs", ignore_result=True)

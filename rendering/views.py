@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from brands.access import can, workspace_view
 
-from . import services
+from . import jobs, services
 from .forms import FormatForm, PreviewForm, PromptTemplateForm
-from .models import Asset, Format, PromptTemplate
+from .models import Asset, Format, JobStatus, PromptTemplate, RenderJob
 from .prompts import FIELDS, compose_prompt, validate_template_body
+from .selectors import broker_queue_depths, job_states, operator_overview
 
 
 @workspace_view("workspace.view")
@@ -120,3 +123,64 @@ def asset_file(request, membership, asset_id, variant):
     response = FileResponse(default_storage.open(name), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_POST
+@workspace_view("campaign.generate")
+def job_cancel(request, membership, job_id):
+    job = get_object_or_404(RenderJob, pk=job_id, workspace=membership.workspace)
+    try:
+        jobs.job_cancel(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Cancelled the render.")
+    return _back_to_campaign(membership, job)
+
+
+@require_POST
+@workspace_view("campaign.generate")
+def job_retry(request, membership, job_id):
+    job = get_object_or_404(RenderJob, pk=job_id, workspace=membership.workspace)
+    try:
+        jobs.job_retry(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Queued the render again.")
+    return _back_to_campaign(membership, job)
+
+
+def _back_to_campaign(membership, job):
+    if job.slot_id:
+        return redirect("campaign-detail", ws=membership.workspace.slug,
+                        campaign_id=job.slot.campaign_id)
+    return redirect("workspace", ws=membership.workspace.slug)
+
+
+@workspace_view("workspace.view")
+def campaign_jobs_json(request, membership, campaign_id):
+    """Live state of a campaign's unfinished and failed jobs, for its progress bars."""
+    campaign = get_object_or_404(membership.workspace.campaigns, pk=campaign_id)
+    unfinished = list(RenderJob.objects.filter(slot__campaign=campaign).exclude(
+        status=JobStatus.SUCCEEDED).order_by("id"))
+    return JsonResponse({"jobs": job_states(unfinished) if unfinished else []})
+
+
+def _operator_only(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+    if not request.user.is_staff:
+        raise PermissionDenied("The operator view is for staff users.")
+    return None
+
+
+def operator_view(request):
+    """Workers, queues, throughput and failures, for operators (staff users)."""
+    denied = _operator_only(request)
+    if denied:
+        return denied
+    overview = operator_overview(broker_depths=broker_queue_depths())
+    if request.path.endswith(".json"):
+        return JsonResponse(overview)
+    return render(request, "rendering/operator.html", {"overview": overview})

@@ -35,6 +35,16 @@ def current_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def record_jobs_done(name: str, count: int) -> None:
+    if count and name != "in-process":
+        from django.db.models import F
+
+        from .models import Worker
+
+        Worker.objects.filter(name=name).update(jobs_done=F("jobs_done") + count,
+                                                last_seen_at=timezone.now())
+
+
 def preflight_model() -> str | None:
     """Why the configured model cannot load, without loading it; None when it looks fine."""
     model = settings.ADSTUDIO_QWEN_IMAGE_MODEL

@@ -39,6 +39,7 @@ def _objects_of(workspace):
         "template_id": PromptTemplateFactory(workspace=workspace).pk,
         "campaign_id": campaign.pk,
         "asset_id": asset.pk,
+        "job_id": job.pk,
     }
 
 
@@ -116,6 +117,7 @@ def test_read_only_roles_cannot_change_anything(client, role):
     product = ProductFactory(workspace=ws, name="Before")
     brand = BrandKitFactory(workspace=ws)
     campaign = CampaignFactory(workspace=ws, brand=brand)
+    job = RenderJob.objects.create(workspace=ws, recipe={}, status="failed")
     client.force_login(membership.user)
     posts = [
         (reverse("product-edit", kwargs={"ws": ws.slug, "product_id": product.pk}),
@@ -126,13 +128,16 @@ def test_read_only_roles_cannot_change_anything(client, role):
         (reverse("template-create", kwargs={"ws": ws.slug}),
          {"name": "t", "kind": "banner", "body": "x", "save": "1"}),
         (reverse("feed-import", kwargs={"ws": ws.slug}), {}),
+        (reverse("job-cancel", kwargs={"ws": ws.slug, "job_id": job.pk}), {}),
+        (reverse("job-retry", kwargs={"ws": ws.slug, "job_id": job.pk}), {}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     product.refresh_from_db()
     brand.refresh_from_db()
     assert product.name == "Before" and brand.name != "Renamed"
-    assert not RenderJob.objects.exists() and not PromptTemplate.objects.exists()
+    assert RenderJob.objects.get().status == "failed"  # not retried
+    assert RenderJob.objects.count() == 1 and not PromptTemplate.objects.exists()
 
 
 def test_marketer_cannot_edit_the_brand_kit(client):
@@ -157,3 +162,18 @@ def test_P4_post_without_csrf_token_is_403():
     assert client.post(url).status_code == 403
     assert not RenderJob.objects.exists()
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_operator_view_is_for_staff_only(client):
+    from tests.factories import UserFactory
+
+    assert client.get(reverse("operator")).status_code == 302  # to login
+    client.force_login(UserFactory())
+    assert client.get(reverse("operator")).status_code == 403
+    assert client.get(reverse("operator-json")).status_code == 403
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("operator"))
+    assert page.status_code == 200 and "Render platform" in page.content.decode()
+    status = client.get(reverse("operator-json")).json()
+    assert set(status) >= {"workers", "queued", "running", "broker_queue_depth",
+                           "images_last_hour", "failures_last_day"}

@@ -205,3 +205,39 @@ def test_generate_error_is_shown_to_the_marketer(client, admin):
     response = client.post(url("campaign-generate", admin, campaign_id=campaign.pk),
                            follow=True)
     assert "No prompt template for poster formats" in response.content.decode()
+
+
+def test_campaign_page_shows_queue_position_cancel_and_retry(client, admin, queued_broker):
+    from rendering.models import JobStatus, RenderJob
+
+    ws = admin.workspace
+    brand = BrandKitFactory(workspace=ws)
+    PromptTemplate.objects.create(workspace=ws, kind="banner", name="b", body="{{ product.name }}")
+    response = client.post(url("campaign-create", admin), {
+        "name": "Queue", "brand": brand.pk, "products": [ProductFactory(workspace=ws).pk],
+        "formats": [Format.objects.get(key="meta-link").pk], "variants_per_slot": 2,
+        "language": "en",
+    })
+    campaign = Campaign.objects.get(workspace=ws)
+    client.post(url("campaign-generate", admin, campaign_id=campaign.pk))
+    first, second = RenderJob.objects.order_by("id")
+    states = client.get(url("campaign-jobs-json", admin, campaign_id=campaign.pk)).json()
+    assert [(j["status"], j["position"]) for j in states["jobs"]] == [
+        ("queued", 1), ("queued", 2)]
+    page = client.get(response.url).content.decode()
+    assert url("job-cancel", admin, job_id=first.pk) in page
+    assert client.post(url("job-cancel", admin, job_id=first.pk)).status_code == 302
+    assert RenderJob.objects.get(pk=first.pk).status == JobStatus.CANCELLED
+    page = client.get(response.url).content.decode()
+    assert url("job-retry", admin, job_id=first.pk) in page
+    client.post(url("job-retry", admin, job_id=first.pk))
+    assert RenderJob.objects.get(pk=first.pk).status == JobStatus.QUEUED
+    second.refresh_from_db()
+    assert second.status == JobStatus.QUEUED
+
+
+def test_workspace_page_shows_the_gpu_quota_to_admins(client, admin):
+    admin.workspace.gpu_quota_seconds = 36000
+    admin.workspace.save()
+    page = client.get(url("workspace", admin)).content.decode()
+    assert "GPU time this month" in page and "36,000" in page

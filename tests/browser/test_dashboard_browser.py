@@ -1,44 +1,10 @@
 """The dashboard in a real browser: Debian's headless Chromium driven by Playwright."""
 
-import os
-import shutil
-
 import pytest
 
 from brands.models import Role
 from rendering.models import Asset, Format, PromptTemplate
 from tests.factories import PASSWORD, BrandKitFactory, MembershipFactory, ProductFactory
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium must not try to reach the network; this machine has none but the registries.
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: ./dev test installs it (apt chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 @pytest.mark.django_db(transaction=True)
