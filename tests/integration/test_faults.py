@@ -15,7 +15,7 @@ from campaigns.services import campaign_create, campaign_generate
 from rendering.jobs import job_cancel
 from rendering.models import Asset, JobStatus, RenderJob, Worker
 from rendering.tasks import render_job
-from tests.integration.conftest import wait_for
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

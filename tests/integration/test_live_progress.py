@@ -6,7 +6,7 @@ import pytest
 from brands.models import Role
 from rendering.models import Asset, Format, JobStatus, PromptTemplate, RenderJob
 from tests.factories import PASSWORD, BrandKitFactory, MembershipFactory, ProductFactory
-from tests.integration.conftest import wait_for
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
