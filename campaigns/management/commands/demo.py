@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db.models import Count
 
 from campaigns import sample
 from rendering.models import Asset
@@ -13,6 +14,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default="adstudio-demo")
+        parser.add_argument("--wait", type=float, default=900,
+                            help="with REDIS_URL: seconds to wait for the workers")
+
+    def _wait_for_workers(self, campaign, timeout: float) -> None:
+        """With a broker, the GPU workers render: show their progress until they finish."""
+        from rendering.models import JobStatus, RenderJob
+
+        jobs = RenderJob.objects.filter(slot__campaign=campaign)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counts = dict(jobs.values_list("status").annotate(n=Count("id")))
+            waiting = counts.get(JobStatus.QUEUED, 0) + counts.get(JobStatus.RUNNING, 0)
+            self.stdout.write(f"  workers: {counts.get(JobStatus.SUCCEEDED, 0)} done, "
+                              f"{counts.get(JobStatus.RUNNING, 0)} rendering, "
+                              f"{counts.get(JobStatus.QUEUED, 0)} queued, "
+                              f"{counts.get(JobStatus.FAILED, 0)} failed")
+            if not waiting:
+                return
+            time.sleep(2)
+        self.stdout.write(self.style.WARNING(
+            "Still waiting for workers: is one running? ./dev worker gpu (see docs/workers.md)"))
 
     def handle(self, username, password, **options):
         started = time.monotonic()
@@ -27,6 +49,8 @@ class Command(BaseCommand):
         )
         campaign, queued = sample.seed_campaign(workspace, brand, user)
         self.stdout.write(f"Campaign '{campaign.name}': {queued} renders queued.")
+        if settings.REDIS_URL:
+            self._wait_for_workers(campaign, options["wait"])
         assets = (Asset.objects.filter(slot__campaign=campaign)
                   .select_related("slot__product", "slot__format").order_by("slot_id"))
         for asset in assets:
