@@ -40,8 +40,10 @@ workspace_patterns = [
          name="campaign-generate"),
     path("campaigns/<int:campaign_id>/jobs.json", rendering_views.campaign_jobs_json,
          name="campaign-jobs-json"),
-    path("jobs/<int:job_id>/cancel/", rendering_views.job_cancel, name="job-cancel"),
-    path("jobs/<int:job_id>/retry/", rendering_views.job_retry, name="job-retry"),
+    path("jobs/<int:job_id>/cancel/", rendering_views.job_action, {"action": "cancel"},
+         name="job-cancel"),
+    path("jobs/<int:job_id>/retry/", rendering_views.job_action, {"action": "retry"},
+         name="job-retry"),
 ]
 
 urlpatterns = [

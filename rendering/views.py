@@ -125,29 +125,24 @@ def asset_file(request, membership, asset_id, variant):
     return response
 
 
-@require_POST
-@workspace_view("campaign.generate")
-def job_cancel(request, membership, job_id):
-    job = get_object_or_404(RenderJob, pk=job_id, workspace=membership.workspace)
-    try:
-        jobs.job_cancel(job=job)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Cancelled the render.")
-    return _back_to_campaign(membership, job)
+JOB_ACTIONS = {
+    "cancel": (jobs.job_cancel, "Cancelled the render."),
+    "retry": (jobs.job_retry, "Queued the render again."),
+}
 
 
 @require_POST
 @workspace_view("campaign.generate")
-def job_retry(request, membership, job_id):
+def job_action(request, membership, job_id, action):
+    """Cancel or retry one job of this workspace."""
     job = get_object_or_404(RenderJob, pk=job_id, workspace=membership.workspace)
+    service, done = JOB_ACTIONS[action]
     try:
-        jobs.job_retry(job=job)
+        service(job=job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Queued the render again.")
+        messages.success(request, done)
     return _back_to_campaign(membership, job)
 
 
