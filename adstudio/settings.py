@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_celery_beat",
     "brands",
     "rendering",
     "campaigns",
@@ -131,6 +132,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "rendering.render_job": {"queue": "gpu"},
     "rendering.reconcile_jobs": {"queue": "default"},
+    "campaigns.refresh_campaign": {"queue": "default"},
 }
 # A render that outlives the soft limit fails with "timeout"; the hard limit kills the child.
 ADSTUDIO_RENDER_SOFT_TIME_LIMIT = env.int("ADSTUDIO_RENDER_SOFT_TIME_LIMIT", default=900)
@@ -148,6 +150,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5,
 }
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Schedules live in the database (campaign refreshes are rows); this dict is synced into it.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-render-jobs": {
         "task": "rendering.reconcile_jobs",

@@ -229,6 +229,10 @@ class _FeedRun:
                     report.rows_unchanged += 1
             Product.objects.bulk_create(created)
             _update_products(changed, [*self.update_fields, "version", "updated_at"])
+            if changed:  # assets made from the old values are out of date now
+                from campaigns.staleness import assets_flag_stale_for_products
+
+                assets_flag_stale_for_products(p.pk for p in changed)
             report.rows_created += len(created)
             report.rows_updated += len(changed)
             report.save()  # progress commits with the rows it describes

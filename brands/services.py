@@ -43,21 +43,28 @@ def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fie
         fields["palette"] = validate_palette(fields["palette"])
     if brand is None:
         return BrandKit.objects.create(workspace=workspace, **fields)
-    return _update_versioned(brand, workspace, fields)
+    with transaction.atomic():
+        brand, changed, old_version = _update_versioned(brand, workspace, fields)
+        if changed:
+            from campaigns.staleness import assets_flag_stale_for_brand
+
+            assets_flag_stale_for_brand(brand, changed=changed, old_version=old_version)
+    return brand
 
 
-@transaction.atomic
 def _update_versioned(obj, workspace: Workspace, values: dict):
-    """Apply ``values`` under a row lock; bump ``version`` only when something changed
-    (recipes record versions, so an unchanged save must not make assets look stale)."""
+    """Apply ``values`` under a row lock (call inside a transaction); bump ``version`` only
+    when something changed, since recipes record versions. Returns the object, the names of
+    the changed fields and the version before."""
     obj = type(obj).objects.select_for_update().get(pk=obj.pk, workspace=workspace)
-    changed = {key: value for key, value in values.items() if getattr(obj, key) != value}
+    old_version = obj.version
+    changed = [key for key, value in values.items() if getattr(obj, key) != value]
     if changed:
-        for key, value in changed.items():
-            setattr(obj, key, value)
+        for key in changed:
+            setattr(obj, key, values[key])
         obj.version += 1
         obj.save()
-    return obj
+    return obj, changed, old_version
 
 
 def _store(content: bytes, *, workspace_id: int, folder: str, extension: str) -> str:
@@ -107,7 +114,13 @@ def product_save(*, workspace: Workspace, data: ProductData,
     }
     if product is None:
         return Product.objects.create(workspace=workspace, **values)
-    return _update_versioned(product, workspace, values)
+    with transaction.atomic():
+        product, changed, _ = _update_versioned(product, workspace, values)
+        if changed:
+            from campaigns.staleness import assets_flag_stale_for_products
+
+            assets_flag_stale_for_products([product.pk])
+    return product
 
 
 def product_photo_add(*, product: Product, uploaded) -> ProductPhoto:

@@ -34,6 +34,8 @@ class Campaign(models.Model):
     templates = models.ManyToManyField(PromptTemplate, blank=True, related_name="campaigns")
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+    # When an asset goes stale (its product, brand kit or template changed), render it again.
+    auto_rerender_stale = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -69,3 +71,71 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.sku} / {self.format.key}"
+
+
+class ScheduleKind(models.TextChoices):
+    CRON = "cron", "Cron expression"
+    INTERVAL = "interval", "At a fixed interval"
+
+
+class RefreshSchedule(models.Model):
+    """When a campaign gets fresh variants, for which slots, and how many."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="refresh_schedule"
+    )
+    kind = models.CharField(max_length=10, choices=ScheduleKind.choices,
+                            default=ScheduleKind.CRON)
+    cron = models.CharField(max_length=100, blank=True)  # "0 9 * * 1": Mondays at 9:00
+    interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Which slots to refresh: those of these formats (none chosen: every slot).
+    formats = models.ManyToManyField(Format, blank=True, related_name="+")
+    variants = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(8)]
+    )
+    enabled = models.BooleanField(default=True)
+    # The django-celery-beat entry that rings for this schedule.
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="cron") & ~Q(cron=""))
+                | Q(kind="interval", interval_seconds__gte=1),
+                name="schedule_has_its_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        rule = self.cron if self.kind == ScheduleKind.CRON else f"every {self.interval_seconds} s"
+        return f"{self.campaign}: {rule} ({self.timezone})"
+
+
+class RefreshTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Refresh now"
+
+
+class CampaignRefresh(models.Model):
+    """One refresh of a campaign for one period: at most one per (campaign, period)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="refreshes")
+    # The scheduled time this refresh stands for (UTC): duplicates of a tick share it.
+    period = models.DateTimeField()
+    trigger = models.CharField(max_length=10, choices=RefreshTrigger.choices)
+    jobs_created = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "period"], name="one_refresh_per_period"),
+        ]
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} refresh for {self.period:%Y-%m-%d %H:%M}"

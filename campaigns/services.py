@@ -76,7 +76,8 @@ class GenerateResult:
 
 
 def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None = None,
-                      seed: int | None = None) -> GenerateResult:
+                      variants: int | None = None, seed: int | None = None,
+                      refresh=None) -> GenerateResult:
     """Queue ``variants_per_slot`` renders for every slot (or the given ones).
 
     All recipes are composed first (a template or banned-term problem changes nothing), the jobs
@@ -94,7 +95,7 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
             template=template, brand=brand, product=slot.product, campaign=campaign,
             format=slot.format, language=campaign.language,
         )
-        for variant in range(campaign.variants_per_slot):
+        for variant in range(variants or campaign.variants_per_slot):
             recipe = compose_recipe(
                 composed=composed, format=slot.format, template=template, brand=brand,
                 product=slot.product, seed=None if seed is None else seed + variant,
@@ -102,7 +103,7 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
             jobs.append(RenderJob(
                 workspace_id=campaign.workspace_id, slot=slot, created_by=user,
                 variant=variant, recipe=recipe, status=JobStatus.QUEUED,
-                batch_key=batch_key(recipe),
+                batch_key=batch_key(recipe), refresh=refresh,
                 attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
             ))
     with transaction.atomic():

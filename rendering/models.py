@@ -128,6 +128,11 @@ class RenderJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     variant = models.PositiveIntegerField(default=0)
+    # The scheduled refresh that queued this job, if any (the campaign's refresh history).
+    refresh = models.ForeignKey(
+        "campaigns.CampaignRefresh", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
     recipe = models.JSONField()
     # Jobs with the same key can share one pipeline call (model, size, steps, guidance).
     batch_key = models.CharField(max_length=200, blank=True, db_index=True)
@@ -191,6 +196,9 @@ class Asset(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     recipe = models.JSONField()
+    # Set when the product, brand kit or template it was made from changed since.
+    stale_reason = models.CharField(max_length=500, blank=True)
+    stale_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -198,6 +206,10 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"asset {self.pk} {self.width}x{self.height}"
+
+    @property
+    def is_stale(self) -> bool:
+        return self.stale_at is not None
 
 
 class Worker(models.Model):

@@ -16,6 +16,14 @@ from .formats import model_request_size, nearest_bucket
 from .prompts import ComposedPrompt
 
 RECIPE_VERSION = 1
+# The product fields a prompt can use: a change to any of them makes the asset stale.
+PRODUCT_FIELDS = ("name", "slogan", "description", "price", "currency", "features")
+
+
+def product_snapshot(product) -> dict:
+    """The product's prompt-visible fields as plain JSON values."""
+    return {field: (str(getattr(product, field)) if field == "price"
+                    else getattr(product, field)) for field in PRODUCT_FIELDS}
 
 
 def new_seed() -> int:
@@ -55,7 +63,8 @@ def compose_recipe(*, composed: ComposedPrompt, format, template, brand, product
         "format": {"key": format.key, "dpi": format.dpi},
         "template": {"id": template.id, "version": template.version},
         "brand": {"id": brand.id, "version": brand.version},
-        "product": {"id": product.id, "sku": product.sku, "version": product.version},
+        "product": {"id": product.id, "sku": product.sku, "version": product.version,
+                    "fields": product_snapshot(product)},
         "input_hash": input_hash(product=product, brand=brand, template=template),
     }
 

@@ -270,6 +270,10 @@ def prompt_template_save(*, workspace, name: str, kind: str, body: str,
             if content_changed:
                 template.version += 1
             template.save()
+            if content_changed:  # assets rendered from the old prompt are out of date
+                from campaigns.staleness import assets_flag_stale_for_template
+
+                assets_flag_stale_for_template(template, old_version=template.version - 1)
         PromptTemplateRevision.objects.get_or_create(
             template=template, version=template.version,
             defaults={"body": body, "negative_prompt": negative_prompt},
