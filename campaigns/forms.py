@@ -21,3 +21,55 @@ class CampaignForm(forms.Form):
         self.fields["formats"].queryset = Format.objects.filter(
             Q(workspace=None) | Q(workspace=workspace)
         )
+
+
+class RefreshScheduleForm(forms.Form):
+    """A refresh schedule: a preset (weekly, daily), a cron expression, or an interval."""
+
+    MODES = [("weekly", "Weekly"), ("daily", "Daily"), ("cron", "Cron expression"),
+             ("interval", "Every N minutes")]
+    mode = forms.ChoiceField(choices=MODES, initial="weekly")
+    weekday = forms.ChoiceField(choices=[(d, d.capitalize()) for d in
+                                         ("mon", "tue", "wed", "thu", "fri", "sat", "sun")],
+                                required=False, initial="mon")
+    at = forms.TimeField(required=False, initial="09:00", label="At (local time)",
+                         widget=forms.TimeInput(attrs={"type": "time"}))
+    cron = forms.CharField(max_length=100, required=False,
+                           help_text="minute hour day month weekday, e.g. 0 9 * * 1")
+    interval_minutes = forms.IntegerField(required=False, min_value=1, max_value=60 * 24 * 31)
+    timezone = forms.CharField(max_length=64, initial="UTC",
+                               help_text="A time zone name such as Europe/Berlin.")
+    formats = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                             widget=forms.CheckboxSelectMultiple,
+                                             help_text="None chosen: every slot.")
+    variants = forms.IntegerField(min_value=1, max_value=8, initial=1)
+    enabled = forms.BooleanField(required=False, initial=True)
+    auto_rerender_stale = forms.BooleanField(
+        required=False, label="Render stale assets again automatically")
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["formats"].queryset = campaign.formats.all()
+
+    def clean(self):
+        from .refresh import preset_cron
+
+        cleaned = super().clean()
+        mode = cleaned.get("mode")
+        at = cleaned.get("at")
+        if mode in ("weekly", "daily"):
+            if at is None:
+                self.add_error("at", "Pick a time.")
+                return cleaned
+            cleaned["kind"] = "cron"
+            cleaned["cron"] = preset_cron(mode, hour=at.hour, minute=at.minute,
+                                          weekday=cleaned.get("weekday") or "mon")
+        elif mode == "cron":
+            cleaned["kind"] = "cron"
+        elif mode == "interval":
+            if not cleaned.get("interval_minutes"):
+                self.add_error("interval_minutes", "How many minutes between refreshes?")
+                return cleaned
+            cleaned["kind"] = "interval"
+        cleaned["interval_seconds"] = (cleaned.get("interval_minutes") or 0) * 60 or None
+        return cleaned

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
+
 from rendering.models import Asset, RenderJob
 
-from .models import Campaign, Slot
+from .models import Campaign, CampaignRefresh, Slot
 
 
 @dataclass
@@ -31,3 +33,11 @@ def campaign_slots(campaign: Campaign) -> list[SlotView]:
     for slot_id, assets in by_slot_assets.items():
         views[slot_id].assets = assets
     return list(views.values())
+
+
+def campaign_refresh_history(campaign: Campaign, limit: int = 20):
+    """The latest refreshes with what they produced (one query)."""
+    return (CampaignRefresh.objects.filter(campaign=campaign)
+            .annotate(assets_made=Count("jobs__asset"),
+                      failed=Count("jobs", filter=Q(jobs__status="failed")))
+            .order_by("-period")[:limit])

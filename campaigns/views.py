@@ -9,10 +9,10 @@ from django.views.decorators.http import require_POST
 
 from brands.access import can, workspace_view
 
-from . import services
-from .forms import CampaignForm
-from .models import Campaign
-from .selectors import campaign_slots
+from . import refresh, services
+from .forms import CampaignForm, RefreshScheduleForm
+from .models import Campaign, RefreshSchedule
+from .selectors import campaign_refresh_history, campaign_slots
 
 
 @workspace_view("workspace.view")
@@ -46,10 +46,71 @@ def campaign_detail(request, membership, campaign_id):
     campaign = get_object_or_404(
         Campaign.objects.select_related("brand"), pk=campaign_id, workspace=membership.workspace
     )
+    return _detail_page(request, membership, campaign)
+
+
+def _schedule_initial(campaign) -> dict:
+    schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
+    initial = {"auto_rerender_stale": campaign.auto_rerender_stale}
+    if schedule is not None:
+        initial.update({
+            "mode": "cron" if schedule.kind == "cron" else "interval", "cron": schedule.cron,
+            "interval_minutes": (schedule.interval_seconds or 0) // 60 or None,
+            "timezone": schedule.timezone, "formats": list(schedule.formats.all()),
+            "variants": schedule.variants, "enabled": schedule.enabled,
+        })
+    return initial
+
+
+def _detail_page(request, membership, campaign, schedule_form=None, status=200):
+    schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
     return render(request, "campaigns/campaign_detail.html", {
         "campaign": campaign, "slots": campaign_slots(campaign),
         "can_generate": can(membership, "campaign.generate"),
-    })
+        "can_edit": can(membership, "campaign.edit"),
+        "schedule": schedule,
+        "schedule_form": schedule_form or RefreshScheduleForm(
+            initial=_schedule_initial(campaign), campaign=campaign),
+        "refreshes": campaign_refresh_history(campaign),
+    }, status=status)
+
+
+@require_POST
+@workspace_view("campaign.edit")
+def campaign_schedule(request, membership, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    form = RefreshScheduleForm(request.POST, campaign=campaign)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            refresh.refresh_schedule_save(
+                campaign=campaign, kind=data["kind"], cron=data.get("cron", ""),
+                interval_seconds=data["interval_seconds"], tz=data["timezone"],
+                formats=data["formats"], variants=data["variants"], enabled=data["enabled"],
+                auto_rerender_stale=data["auto_rerender_stale"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Saved the refresh schedule.")
+            return redirect("campaign-detail", ws=membership.workspace.slug,
+                            campaign_id=campaign.pk)
+    return _detail_page(request, membership, campaign, schedule_form=form, status=400)
+
+
+@require_POST
+@workspace_view("campaign.generate")
+def campaign_refresh_now(request, membership, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    try:
+        done = refresh.campaign_refresh(campaign_id=campaign.pk, trigger="manual")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if done is None:
+            messages.info(request, "This campaign was already refreshed for the current period.")
+        else:
+            messages.success(request, f"Refreshing: queued {done.jobs_created} renders.")
+    return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
 
 
 @require_POST

@@ -115,3 +115,25 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+class CeleryBeat:
+    """`celery -A adstudio beat` (the DatabaseScheduler of the settings), logging to a file."""
+
+    def __init__(self, *, env: dict, log: Path):
+        self.env, self.log = env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> CeleryBeat:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "adstudio", "beat", "-l", "info",
+             "--max-interval", "1"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)

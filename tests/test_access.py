@@ -129,6 +129,9 @@ def test_read_only_roles_cannot_change_anything(client, role):
          {"name": "t", "kind": "banner", "body": "x", "save": "1"}),
         (reverse("feed-import", kwargs={"ws": ws.slug}), {}),
         (reverse("job-cancel", kwargs={"ws": ws.slug, "job_id": job.pk}), {}),
+        (reverse("campaign-schedule", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}),
+         {"mode": "interval", "interval_minutes": 1, "timezone": "UTC", "variants": 1}),
+        (reverse("campaign-refresh", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}), {}),
         (reverse("job-retry", kwargs={"ws": ws.slug, "job_id": job.pk}), {}),
     ]
     for url, data in posts:
@@ -138,6 +141,7 @@ def test_read_only_roles_cannot_change_anything(client, role):
     assert product.name == "Before" and brand.name != "Renamed"
     assert RenderJob.objects.get().status == "failed"  # not retried
     assert RenderJob.objects.count() == 1 and not PromptTemplate.objects.exists()
+    assert not campaign.refreshes.exists() and not hasattr(campaign, "refresh_schedule")
 
 
 def test_marketer_cannot_edit_the_brand_kit(client):

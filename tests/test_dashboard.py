@@ -241,3 +241,48 @@ def test_workspace_page_shows_the_gpu_quota_to_admins(client, admin):
     admin.workspace.save()
     page = client.get(url("workspace", admin)).content.decode()
     assert "GPU time this month" in page and "36,000" in page
+
+
+def test_weekly_schedule_refresh_now_history_and_stale_badge(client, admin, queued_broker):
+    from campaigns.models import RefreshSchedule
+    from rendering.models import RenderJob
+
+    ws = admin.workspace
+    brand = BrandKitFactory(workspace=ws)
+    product = ProductFactory(workspace=ws, name="Trail Tent")
+    PromptTemplate.objects.create(workspace=ws, kind="banner", name="b", body="{{ product.name }}")
+    client.post(url("campaign-create", admin), {
+        "name": "Weekly", "brand": brand.pk, "products": [product.pk],
+        "formats": [Format.objects.get(key="meta-link").pk], "variants_per_slot": 1,
+        "language": "en",
+    })
+    campaign = Campaign.objects.get(workspace=ws)
+    bad = client.post(url("campaign-schedule", admin, campaign_id=campaign.pk), {
+        "mode": "cron", "cron": "every monday", "timezone": "Europe/Berlin", "variants": 1})
+    assert bad.status_code == 400 and "not a cron expression" in bad.content.decode()
+    saved = client.post(url("campaign-schedule", admin, campaign_id=campaign.pk), {
+        "mode": "weekly", "weekday": "mon", "at": "09:30", "timezone": "Europe/Berlin",
+        "variants": 2, "enabled": "on", "auto_rerender_stale": "on"})
+    assert saved.status_code == 302
+    schedule = RefreshSchedule.objects.get(campaign=campaign)
+    assert (schedule.cron, schedule.timezone, schedule.variants) == ("30 9 * * 1",
+                                                                     "Europe/Berlin", 2)
+    campaign.refresh_from_db()
+    assert campaign.auto_rerender_stale
+    first = client.post(url("campaign-refresh", admin, campaign_id=campaign.pk), follow=True)
+    assert "queued 2 renders" in first.content.decode()
+    again = client.post(url("campaign-refresh", admin, campaign_id=campaign.pk), follow=True)
+    assert "already refreshed for the current period" in again.content.decode()
+    assert RenderJob.objects.count() == 2
+    page = client.get(url("campaign-detail", admin, campaign_id=campaign.pk)).content.decode()
+    assert "Refresh history" in page and "Refresh now" in page
+    # An asset made from the old price shows a stale badge with the reason.
+    job = RenderJob.objects.first()
+    from rendering.models import Asset
+    Asset.objects.create(workspace=ws, slot=job.slot, job=job, file="a.png", thumbnail="a.webp",
+                         width=1, height=1, sha256="0", recipe=job.recipe)
+    client.post(url("product-edit", admin, product_id=product.pk), {
+        "sku": product.sku, "name": product.name, "slogan": product.slogan, "price": "9.99",
+        "currency": "USD", "features": "\n".join(product.features)})
+    page = client.get(url("campaign-detail", admin, campaign_id=campaign.pk)).content.decode()
+    assert "Stale" in page and "price 19.99 -&gt; 9.99" in page
