@@ -199,6 +199,11 @@ ADSTUDIO_TORCH_THREADS = env.int(
     "ADSTUDIO_TORCH_THREADS", default=0 if ADSTUDIO_QWEN_IMAGE_MODEL else 1
 )
 ADSTUDIO_THUMBNAIL_SIZE = 384
+# Speed options (rendering/speed.py; measured in bench/gpu_render.py). Exact ones only.
+ADSTUDIO_TEXT_EMBEDDING_CACHE = env.int("ADSTUDIO_TEXT_EMBEDDING_CACHE", default=256)
+ADSTUDIO_BATCHED_CFG = env.bool("ADSTUDIO_BATCHED_CFG", default=False)
+ADSTUDIO_ATTENTION_BACKEND = env.str("ADSTUDIO_ATTENTION_BACKEND", default="")
+ADSTUDIO_COMPILE = env.str("ADSTUDIO_COMPILE", default="none")
 
 # --- Email ---
 EMAIL_BACKEND = env.str(

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -90,19 +91,36 @@ def library_versions() -> dict[str, str]:
 class QwenImageRenderer:
     """A loaded Qwen-Image text-to-image pipeline."""
 
-    def __init__(self, model: str, *, device: str, dtype_name: str):
+    def __init__(self, model: str, *, device: str, dtype_name: str, pipeline=None):
+        """Load ``model`` with ``from_pretrained`` (or wrap an assembled ``pipeline``, as the
+        GPU benchmark does with random full-size weights)."""
         import torch
         from diffusers import QwenImagePipeline
+
+        from .speed import TextEmbeddingCache, apply_static_options
 
         if settings.ADSTUDIO_TORCH_THREADS:
             torch.set_num_threads(settings.ADSTUDIO_TORCH_THREADS)
         self.model = model
         self.device = device
         self.dtype_name = dtype_name
-        self.pipeline = QwenImagePipeline.from_pretrained(model, dtype=getattr(torch, dtype_name))
-        self.pipeline.to(device)
+        if pipeline is None:
+            pipeline = QwenImagePipeline.from_pretrained(model, dtype=getattr(torch, dtype_name))
+            pipeline.to(device)
+            self.weights_sha256 = weights_fingerprint(model)
+        else:
+            self.weights_sha256 = "assembled-in-process"
+        self.pipeline = pipeline
         self.pipeline.set_progress_bar_config(disable=True)
-        self.weights_sha256 = weights_fingerprint(model)
+        self.speed = {
+            "batched_cfg": settings.ADSTUDIO_BATCHED_CFG,
+            "attention_backend": settings.ADSTUDIO_ATTENTION_BACKEND or "default",
+            "compile": settings.ADSTUDIO_COMPILE,
+        }
+        apply_static_options(self.pipeline, attention_backend=settings.ADSTUDIO_ATTENTION_BACKEND,
+                             compile_mode=settings.ADSTUDIO_COMPILE)
+        self.embeddings = TextEmbeddingCache(self.pipeline,
+                                             size=settings.ADSTUDIO_TEXT_EMBEDDING_CACHE)
         # Height and width must be multiples of this (16 for Qwen-Image, 8 for the tiny VAE).
         self.size_multiple = self.pipeline.vae_scale_factor * 2
         self.memory_mode = "normal"
@@ -113,7 +131,8 @@ class QwenImageRenderer:
         return self.render_batch([request], on_step=on_step)[0]
 
     def render_batch(self, requests: list[RenderRequest],
-                     on_step: Callable[[int, int], bool | None] | None = None) -> list:
+                     on_step: Callable[[int, int], bool | None] | None = None,
+                     output_type: str = "pil") -> list:
         """Run the pipeline once for requests that share size, steps and guidance, each with
         its own prompt and seed; ``on_step(step, total)`` returning False interrupts it.
 
@@ -123,6 +142,7 @@ class QwenImageRenderer:
         import torch
 
         from .faults import maybe_inject_oom
+        from .speed import BatchedCFG
 
         first = requests[0]
         shared = {(r.width, r.height, r.steps, r.true_cfg_scale, bool(r.negative_prompt))
@@ -147,16 +167,25 @@ class QwenImageRenderer:
         use_cfg = first.true_cfg_scale > 1 and bool(first.negative_prompt)
         maybe_inject_oom()
         with torch.inference_mode():
-            result = self.pipeline(
-                prompt=[r.prompt for r in requests],
-                negative_prompt=[r.negative_prompt for r in requests] if use_cfg else None,
-                true_cfg_scale=first.true_cfg_scale if use_cfg else 1.0,
-                width=first.width,
-                height=first.height,
-                num_inference_steps=first.steps,
-                generator=generators if len(generators) > 1 else generators[0],
-                callback_on_step_end=callback,
-            )
+            embeds, mask = self.embeddings.batch([r.prompt for r in requests])
+            negative = (self.embeddings.batch([r.negative_prompt for r in requests])
+                        if use_cfg else (None, None))
+            batched_cfg = (BatchedCFG(self.pipeline.transformer, *negative)
+                           if use_cfg and self.speed["batched_cfg"] else nullcontext())
+            with batched_cfg:
+                result = self.pipeline(
+                    prompt_embeds=embeds,
+                    prompt_embeds_mask=mask,
+                    negative_prompt_embeds=negative[0],
+                    negative_prompt_embeds_mask=negative[1],
+                    true_cfg_scale=first.true_cfg_scale if use_cfg else 1.0,
+                    width=first.width,
+                    height=first.height,
+                    num_inference_steps=first.steps,
+                    generator=generators if len(generators) > 1 else generators[0],
+                    callback_on_step_end=callback,
+                    output_type=output_type,
+                )
         return list(result.images)
 
     def set_memory_mode(self, mode: str) -> None:

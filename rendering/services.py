@@ -57,6 +57,7 @@ def _finish(image, recipe: dict, renderer, request: RenderRequest, *, batch_size
         "batch_size": batch_size,
         "device": renderer.device,
         "dtype": renderer.dtype_name,
+        "speed": renderer.speed,
         "torch_threads": torch.get_num_threads(),
         "libraries": library_versions(),
     }
