@@ -204,6 +204,8 @@ ADSTUDIO_TEXT_EMBEDDING_CACHE = env.int("ADSTUDIO_TEXT_EMBEDDING_CACHE", default
 ADSTUDIO_BATCHED_CFG = env.bool("ADSTUDIO_BATCHED_CFG", default=False)
 ADSTUDIO_ATTENTION_BACKEND = env.str("ADSTUDIO_ATTENTION_BACKEND", default="")
 ADSTUDIO_COMPILE = env.str("ADSTUDIO_COMPILE", default="none")
+# Lossy, opt-in: "first_block:0.2" skips most of a step whose first block barely changed.
+ADSTUDIO_STEP_CACHE = env.str("ADSTUDIO_STEP_CACHE", default="")
 
 # --- Email ---
 EMAIL_BACKEND = env.str(

@@ -116,9 +116,11 @@ class QwenImageRenderer:
             "batched_cfg": settings.ADSTUDIO_BATCHED_CFG,
             "attention_backend": settings.ADSTUDIO_ATTENTION_BACKEND or "default",
             "compile": settings.ADSTUDIO_COMPILE,
+            "step_cache": settings.ADSTUDIO_STEP_CACHE or "off",
         }
         apply_static_options(self.pipeline, attention_backend=settings.ADSTUDIO_ATTENTION_BACKEND,
-                             compile_mode=settings.ADSTUDIO_COMPILE)
+                             compile_mode=settings.ADSTUDIO_COMPILE,
+                             step_cache=settings.ADSTUDIO_STEP_CACHE)
         self.embeddings = TextEmbeddingCache(self.pipeline,
                                              size=settings.ADSTUDIO_TEXT_EMBEDDING_CACHE)
         # Height and width must be multiples of this (16 for Qwen-Image, 8 for the tiny VAE).

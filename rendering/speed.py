@@ -1,6 +1,9 @@
 """Speed options for the Qwen-Image renderer, each switched by a setting and measured in
 bench/gpu_render.py against plain diffusers.
 
+Lossy, opt-in: step caching (``first_block:<threshold>``, diffusers' first-block cache): a
+step whose first block barely changed reuses the rest of the last step's output.
+
 Exact options (same maths, same images up to float rounding):
 - a text-embedding cache: a prompt seen before is not encoded again (byte-identical);
 - batched CFG: true CFG's two transformer passes per step run as one batched forward;
@@ -41,9 +44,13 @@ class TextEmbeddingCache:
                 self._entries.popitem(last=False)
         return embeds
 
-    def batch(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Embeddings for ``prompts`` padded to one length, and the mask (None: no padding)."""
-        return pad_embeddings([self.one(p) for p in prompts])
+    def batch(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings for ``prompts`` padded to one length, and the mask of real tokens (all
+        ones when nothing was padded: the pipeline then drops it, exactly as for text)."""
+        embeds, mask = pad_embeddings([self.one(p) for p in prompts])
+        if mask is None:
+            mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
+        return embeds, mask
 
 
 def pad_embeddings(parts: list[torch.Tensor], masks: list[torch.Tensor | None] | None = None):
@@ -110,11 +117,24 @@ class BatchedCFG:
         return (cond,)
 
 
-def apply_static_options(pipeline, *, attention_backend: str, compile_mode: str) -> None:
+def apply_static_options(pipeline, *, attention_backend: str, compile_mode: str,
+                         step_cache: str = "") -> None:
     """Options set once when the pipeline loads."""
     if attention_backend:
         pipeline.transformer.set_attention_backend(attention_backend)
+    if step_cache:
+        enable_step_cache(pipeline.transformer, step_cache)
     if compile_mode == "blocks":
         pipeline.transformer.compile_repeated_blocks(fullgraph=True)
     elif compile_mode not in ("", "none"):
         raise ValueError(f"ADSTUDIO_COMPILE must be 'none' or 'blocks', not {compile_mode!r}")
+
+
+def enable_step_cache(transformer, spec: str) -> None:
+    """``first_block:0.2`` turns on diffusers' first-block cache with that threshold."""
+    from diffusers import FirstBlockCacheConfig
+
+    kind, _, threshold = spec.partition(":")
+    if kind != "first_block" or not threshold:
+        raise ValueError(f"ADSTUDIO_STEP_CACHE must look like 'first_block:0.2', not {spec!r}")
+    transformer.enable_cache(FirstBlockCacheConfig(threshold=float(threshold)))

@@ -96,3 +96,18 @@ def test_unknown_compile_mode_is_refused(tiny_model_dir, settings):
     settings.ADSTUDIO_COMPILE = "everything"
     with pytest.raises(ValueError, match="ADSTUDIO_COMPILE"):
         QwenImageRenderer(str(tiny_model_dir), device="cpu", dtype_name="float32")
+
+
+def test_step_cache_is_lossy_opt_in_and_recorded(tiny_model_dir, settings):
+    settings.ADSTUDIO_TORCH_THREADS = 1
+    exact = QwenImageRenderer(str(tiny_model_dir), device="cpu", dtype_name="float32")
+    reference = exact.render_batch([_request(steps=12)], output_type="latent")[0]
+    settings.ADSTUDIO_STEP_CACHE = "first_block:0.5"
+    cached = QwenImageRenderer(str(tiny_model_dir), device="cpu", dtype_name="float32")
+    assert cached.speed["step_cache"] == "first_block:0.5"
+    latents = cached.render_batch([_request(steps=12)], output_type="latent")[0]
+    error = float((latents - reference).norm() / reference.norm())
+    assert 0 < error < 0.2  # close, but not the exact render
+    settings.ADSTUDIO_STEP_CACHE = "everything"
+    with pytest.raises(ValueError, match="ADSTUDIO_STEP_CACHE"):
+        QwenImageRenderer(str(tiny_model_dir), device="cpu", dtype_name="float32")
