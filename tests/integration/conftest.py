@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings as django_settings
 
 from tests.conftest import use_broker
 from tests.services import REDIS_SERVER, ROOT, CeleryWorker, RedisServer
@@ -40,12 +39,19 @@ def broker(redis_server):
 @pytest.fixture
 def worker_env(broker, tiny_model_dir, settings, tmp_path):
     """The environment of a worker on this test session's database, media and Redis."""
-    database = django_settings.DATABASES["default"]
+    from django.db import connection
+
+    database = connection.settings_dict  # the test database, as this session created it
+    if database["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{database['NAME']}"
+    else:
+        database_url = (f"postgres://{database['USER']}:{database['PASSWORD']}@"
+                        f"{database['HOST']}:{database['PORT']}/{database['NAME']}")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "adstudio.settings",
         "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"sqlite:///{database['NAME']}",
+        "DATABASE_URL": database_url,
         "REDIS_URL": broker.url,
         "ADSTUDIO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "ADSTUDIO_QWEN_IMAGE_MODEL": str(tiny_model_dir),

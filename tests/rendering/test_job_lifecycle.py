@@ -249,3 +249,34 @@ def test_micro_batch_renders_each_job_with_its_own_seed(catalog, tiny_model, set
         assert np.abs(batched - np.asarray(solo, dtype=np.float32)).mean() < 2.0
     pixels = [default_storage.open(a.file.name).read() for a in assets]
     assert len(set(pixels)) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_take_each_job_exactly_once(catalog, queued_broker):
+    """Eight workers race for 40 queued jobs (real concurrent transactions; PostgreSQL in CI)."""
+    import threading
+
+    from django.db import connection
+
+    jobs = _generate(catalog, n_formats=4, variants=5) + _generate(catalog, n_formats=4,
+                                                                   variants=5)
+    barrier = threading.Barrier(8)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker(name):
+        barrier.wait()
+        try:
+            while claims := job_claim_next(worker=name):
+                with lock:
+                    claimed.extend(c.job_id for c in claims)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(j.pk for j in jobs)  # all of them, none twice
+    assert set(RenderJob.objects.values_list("attempt", flat=True)) == {1}
