@@ -16,8 +16,18 @@ env = environ.Env()
 VAR_DIR = Path(env.str("ADSTUDIO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core (https://docs.djangoproject.com/en/5.2/ref/settings/) ---
+# ADSTUDIO_PRODUCTION=1 behind HTTPS: secure cookies, HSTS, HTTPS redirect, and a real secret
+# key required (`manage.py check --deploy` is clean then; a test proves it).
+PRODUCTION = env.bool("ADSTUDIO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-set-DJANGO_SECRET_KEY")
+_DEV_SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or DEBUG):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "ADSTUDIO_PRODUCTION=1 needs DJANGO_SECRET_KEY set to 50+ random characters and "
+        "DJANGO_DEBUG off.")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -44,6 +54,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- Security (https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS",
+                              default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = PRODUCTION
+if env.bool("ADSTUDIO_BEHIND_TLS_PROXY", default=PRODUCTION):
+    # The proxy terminates TLS and says so; only trust it when it strips the header itself.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The health check is for load balancers, which speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 ROOT_URLCONF = "adstudio.urls"
 WSGI_APPLICATION = "adstudio.wsgi.application"

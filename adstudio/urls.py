@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from adstudio.health import healthz
 from brands import views as brand_views
 from campaigns import views as campaign_views
 from rendering import views as rendering_views
@@ -55,6 +56,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("ops/", rendering_views.operator_view, name="operator"),
     path("ops/status.json", rendering_views.operator_view, name="operator-json"),
     path("w/<slug:ws>/", include(workspace_patterns)),

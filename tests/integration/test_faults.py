@@ -219,3 +219,14 @@ def test_F11_a_worker_whose_weights_cannot_load_exits_non_zero(generate, start_w
     [job] = generate(1)
     time.sleep(1)
     assert job_of(job).status == JobStatus.QUEUED
+
+
+def test_health_checks_the_real_broker_and_reports_it_down(client, broker):
+    from django.urls import reverse
+
+    assert client.get(reverse("healthz")).json()["broker"] == "ok"
+    broker.stop()
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("failed")
+    broker.start()
