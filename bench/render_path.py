@@ -38,8 +38,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None)
     args = parser.parse_args()
+    import tempfile
+
     from django.conf import settings
 
+    from rendering.tiny_model import build_tiny_qwen_image
+
+    started = time.perf_counter()
+    build_tiny_qwen_image(Path(tempfile.mkdtemp()) / "tiny")
+    tiny_build_seconds = time.perf_counter() - started
     renderer = get_renderer()
     steps = args.steps or settings.ADSTUDIO_DEFAULT_STEPS
     rows = []
@@ -81,7 +88,8 @@ def main() -> None:
             f"\n## Render path stages ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n\n"
             f"Machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; "
             f"model {renderer.model} on {renderer.device} {renderer.dtype_name}, "
-            f"{steps} steps, true CFG 4; commit {commit}; median of {args.repeat}.\n"
+            f"{steps} steps, true CFG 4; commit {commit}; median of {args.repeat}. "
+            f"Building the tiny model took {tiny_build_seconds:.1f} s.\n"
             f"Command: `.venv/bin/python bench/render_path.py --repeat {args.repeat}`\n\n"
             f"{table}\n"
         )

@@ -1,0 +1,93 @@
+"""Product feed import at catalog scale (RELIABILITY.md B10), on this machine.
+
+    .venv/bin/python bench/feed_import.py [--rows 100000]
+
+Writes a Merchant Center CSV of N rows, imports it into a scratch SQLite database (fresh
+import, then an unchanged re-import, then a re-import with every price changed), and reports
+seconds, rows/s and the peak traced Python memory of a separate fresh import (tracemalloc
+slows the run, so memory is measured apart from time). Appends the table to
+docs/benchmarks.md with the date, machine and commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SCRATCH = Path(tempfile.mkdtemp(prefix="adstudio-feed-"))
+os.environ["ADSTUDIO_VAR_DIR"] = str(SCRATCH)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adstudio.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from brands.feed_import import feed_import_run  # noqa: E402
+from brands.models import Workspace  # noqa: E402
+
+
+def write_feed(path: Path, rows: int, *, price_cents: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,title,description,price,link,product_highlight\n")
+        for i in range(rows):
+            fh.write(f"SKU-{i:07d},Product {i},A sturdy product number {i},"
+                     f"{(price_cents + i % 997) / 100:.2f} USD,https://example.com/p/{i},"
+                     f"Light;Tough\n")
+
+
+def timed_import(workspace, path: Path) -> tuple[float, object]:
+    started = time.perf_counter()
+    with path.open("rb") as fh:
+        report = feed_import_run(workspace=workspace, user=None, fileobj=fh, filename=path.name)
+    return time.perf_counter() - started, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    feed, changed = SCRATCH / "feed.csv", SCRATCH / "feed-changed.csv"
+    write_feed(feed, args.rows, price_cents=1000)
+    write_feed(changed, args.rows, price_cents=1100)
+    workspace = Workspace.objects.create(name="Bench", slug="bench")
+    rows = []
+    for label, path in (("fresh import", feed), ("unchanged re-import", feed),
+                        ("every price changed", changed)):
+        seconds, report = timed_import(workspace, path)
+        rows.append(f"| {label} | {seconds:.1f} | {args.rows / seconds:,.0f} | "
+                    f"{report.rows_created} created, {report.rows_updated} updated, "
+                    f"{report.rows_unchanged} unchanged, {report.rows_failed} failed |")
+    fresh = Workspace.objects.create(name="Memory", slug="memory")
+    tracemalloc.start()
+    timed_import(fresh, feed)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    rows.append(f"| peak traced memory of a fresh import | | | {peak:.1f} MiB "
+                f"(the file is {feed.stat().st_size / 2**20:.0f} MiB) |")
+    table = "\n".join(["| run | seconds | rows/s | result |", "|---|---|---|---|", *rows])
+    print(table)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()
+    with (ROOT / "docs" / "benchmarks.md").open("a", encoding="utf-8") as fh:
+        fh.write(f"\n## Product feed import ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n\n"
+                 f"Machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; "
+                 f"SQLite (WAL); {args.rows:,} rows; commit {commit}.\n"
+                 f"Command: `.venv/bin/python bench/feed_import.py --rows {args.rows}`\n\n"
+                 f"{table}\n")
+
+
+if __name__ == "__main__":
+    main()
