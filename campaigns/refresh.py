@@ -126,14 +126,6 @@ def _sync_beat_entry(schedule: RefreshSchedule) -> None:
         schedule.save(update_fields=["periodic_task"])
 
 
-def refresh_schedule_delete(*, campaign: Campaign) -> None:
-    from django_celery_beat.models import PeriodicTask
-
-    with transaction.atomic():
-        PeriodicTask.objects.filter(name=f"refresh campaign {campaign.pk}").delete()
-        RefreshSchedule.objects.filter(campaign=campaign).delete()
-
-
 def campaign_refresh(*, campaign_id: int, trigger: str = RefreshTrigger.SCHEDULE,
                      now: datetime | None = None) -> CampaignRefresh | None:
     """Bring the campaign up to now: new variants for its scheduled slots, once per period.

@@ -25,9 +25,6 @@ from .models import JobStatus, RenderJob
 
 logger = logging.getLogger(__name__)
 
-TASK_NAME = "rendering.render_job"
-
-
 @dataclass(frozen=True)
 class Claim:
     job_id: int
@@ -77,8 +74,7 @@ def job_claim_next(*, worker: str, max_batch: int = 1) -> list[Claim]:
             mate_claim = _claim_one(mate, worker=worker)
             if mate_claim is not None:
                 claims.append(mate_claim)
-    served = {first.workspace_id}
-    Workspace.objects.filter(pk__in=served).update(last_claimed_at=timezone.now())
+    Workspace.objects.filter(pk=first.workspace_id).update(last_claimed_at=timezone.now())
     return claims
 
 
@@ -144,12 +140,6 @@ def job_requeue_after_fault(claim: Claim, reason: str) -> None:
         transaction.on_commit(lambda: jobs_publish([claim.job_id]))
     else:
         job_fail(claim, f"{reason} (gave up after {claim.attempt} attempts)")
-
-
-def job_fail_unclaimed(job_id: int, reason: str) -> bool:
-    """Fail a job that cannot even be claimed (malformed recipe)."""
-    return bool(RenderJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.FAILED, error=reason[:1000], finished_at=timezone.now()))
 
 
 def job_cancel(*, job: RenderJob) -> RenderJob:

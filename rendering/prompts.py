@@ -152,6 +152,17 @@ def template_context(*, brand, product, campaign=None, format=None) -> dict:
     }
 
 
+def prompt_preview(*, workspace, body: str, negative_prompt: str, brand, product,
+                   language: str) -> ComposedPrompt:
+    """The prompt an unsaved template body gives for one product: checked, composed, and
+    nothing saved (the template editor's preview)."""
+    from .models import PromptTemplate
+
+    validate_template_body(body)
+    unsaved = PromptTemplate(workspace=workspace, body=body, negative_prompt=negative_prompt)
+    return compose_prompt(template=unsaved, brand=brand, product=product, language=language)
+
+
 @dataclass(frozen=True)
 class ComposedPrompt:
     prompt: str

@@ -183,13 +183,6 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
     return assets
 
 
-def render_job_run(*, job_id: int) -> Asset | None:
-    """Ring for one job in-process (tests, the embedded default): renders the next job in
-    fair order, which is ``job_id`` when it is the only one queued."""
-    assets = render_next()
-    return next((a for a in assets if a.job_id == job_id), None)
-
-
 def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float):
     """Write the files, then the row, as the claim's attempt. No row without its files, no
     files without their row: whatever does not commit is removed."""
@@ -202,6 +195,7 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float)
         return None
     base = f"ws/{job.workspace_id}/assets/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
     saved: list[str] = []
+    stored = False
     try:
         content = encode_png(image, dpi=recipe["format"]["dpi"])
         saved.append(default_storage.save(f"{base}.png", ContentFile(content)))
@@ -209,11 +203,13 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float)
         with transaction.atomic():
             if not job_succeed(claim, gpu_seconds=gpu_seconds):
                 raise _Superseded
-            return Asset.objects.create(
+            asset = Asset.objects.create(
                 workspace_id=job.workspace_id, slot_id=job.slot_id, job_id=job.pk,
                 file=saved[0], thumbnail=saved[1], width=image.width, height=image.height,
                 sha256=hashlib.sha256(content).hexdigest(), recipe=recipe,
             )
+        stored = True
+        return asset
     except _Superseded:
         logger.warning("job %s attempt %s was superseded or cancelled; discarding its output",
                        job.pk, claim.attempt)
@@ -222,7 +218,7 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float)
         logger.warning("storing job %s failed: %s", job.pk, exc)
         job_requeue_after_fault(claim, f"Could not store the image: {exc}")
     finally:
-        if not Asset.objects.filter(job_id=job.pk, file__in=saved).exists():
+        if not stored:  # the row did not commit: its files must not stay
             for key in saved:
                 default_storage.delete(key)
     return None

@@ -16,7 +16,7 @@ from brands.access import can, workspace_view
 from . import jobs, services
 from .forms import FormatForm, PreviewForm, PromptTemplateForm
 from .models import Asset, Format, JobStatus, PromptTemplate, RenderJob
-from .prompts import FIELDS, compose_prompt, validate_template_body
+from .prompts import FIELDS, prompt_preview
 from .selectors import broker_queue_depths, job_states, operator_overview
 
 
@@ -26,18 +26,6 @@ def template_list(request, membership):
     return render(request, "rendering/template_list.html", {
         "templates": templates, "can_edit": can(membership, "template.edit"),
     })
-
-
-def _preview(workspace, body: str, negative: str, preview_form: PreviewForm):
-    """Compose the prompt the template gives for one product, without saving anything."""
-    if not preview_form.is_valid():
-        return None
-    unsaved = PromptTemplate(workspace=workspace, body=body, negative_prompt=negative)
-    return compose_prompt(
-        template=unsaved, brand=preview_form.cleaned_data["brand"],
-        product=preview_form.cleaned_data["product"],
-        language=preview_form.cleaned_data["language"],
-    )
 
 
 @workspace_view("workspace.view")
@@ -55,10 +43,12 @@ def template_edit(request, membership, template_id=None):
         elif form.is_valid():
             data = form.cleaned_data
             try:
-                if wants_preview:
-                    validate_template_body(data["body"])
-                    preview = _preview(workspace, data["body"], data["negative_prompt"],
-                                       preview_form)
+                if wants_preview and preview_form.is_valid():
+                    preview = prompt_preview(
+                        workspace=workspace, body=data["body"],
+                        negative_prompt=data["negative_prompt"], **preview_form.cleaned_data)
+                elif wants_preview:
+                    status = 400
                 else:
                     template = services.prompt_template_save(
                         workspace=workspace, template=template, **data)
