@@ -22,6 +22,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "template.edit": _EDITORS,
     "campaign.edit": _EDITORS,
     "campaign.generate": _EDITORS,
+    "campaign.export": _ALL,  # approved assets only; viewers (agency partners) may download
+    "asset.edit": _EDITORS,  # Qwen-Image-Edit by instruction
+    "asset.review": frozenset({Role.ADMIN, Role.APPROVER}),  # never one's own asset (services)
+    "member.manage": frozenset({Role.ADMIN}),
+    "webhook.manage": frozenset({Role.ADMIN}),
 }
 
 

@@ -39,6 +39,11 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Email: approvers hear about assets waiting (a digest), marketers about reviews of theirs.
+    notify_review_waiting = models.BooleanField(default=True)
+    notify_reviewed = models.BooleanField(default=True)
+    # The newest asset the last review digest covered for this member (the next starts after).
+    review_digest_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -179,3 +184,25 @@ class FeedImport(models.Model):
 
     def __str__(self) -> str:
         return f"import of {self.filename}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of a change that matters, written in the change's transaction."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verb = models.CharField(max_length=60)  # "asset.approved", "member.role_changed", ...
+    object_type = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "object_type", "object_id"])]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.object_type} {self.object_id}"

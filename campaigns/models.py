@@ -139,3 +139,46 @@ class CampaignRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} refresh for {self.period:%Y-%m-%d %H:%M}"
+
+
+class ReviewAction(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    REQUEST_CHANGES = "request_changes", "Requested changes"
+    REJECT = "reject", "Rejected"
+    VOID = "void", "Approval void"  # the file changed after approval (P3)
+    REPLACED = "replaced", "Replaced as live asset"
+
+
+class ReviewEvent(models.Model):
+    """One review decision on one asset version, bound to the SHA-256 of its file."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(
+        "rendering.Asset", on_delete=models.CASCADE, related_name="review_events"
+    )
+    action = models.CharField(max_length=20, choices=ReviewAction.choices)
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    comment = models.TextField(max_length=2000, blank=True)
+    sha256 = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Request changes: the Qwen-Image-Edit job the comment became.
+    edit_job = models.ForeignKey(
+        "rendering.RenderJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ReviewAction.values), name="review_action_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["asset", "created_at"])]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} asset {self.asset_id}"

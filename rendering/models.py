@@ -117,6 +117,11 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class JobKind(models.TextChoices):
+    GENERATE = "generate", "Generate"
+    EDIT = "edit", "Edit"
+
+
 class RenderJob(models.Model):
     """One render request. The row is the truth; the task queue only rings the bell."""
 
@@ -128,6 +133,11 @@ class RenderJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     variant = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.GENERATE)
+    # Edits: the asset version the instruction applies to (the output is its child).
+    source_asset = models.ForeignKey(
+        "Asset", null=True, blank=True, on_delete=models.CASCADE, related_name="edit_jobs"
+    )
     # The scheduled refresh that queued this job, if any (the campaign's refresh history).
     refresh = models.ForeignKey(
         "campaigns.CampaignRefresh", null=True, blank=True, on_delete=models.SET_NULL,
@@ -161,6 +171,10 @@ class RenderJob(models.Model):
             models.CheckConstraint(
                 condition=Q(attempt__lte=models.F("attempt_limit")), name="job_attempt_capped"
             ),
+            models.CheckConstraint(
+                condition=Q(kind="generate") | Q(source_asset__isnull=False),
+                name="edit_job_has_source",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "created_at"]),
@@ -176,8 +190,19 @@ class RenderJob(models.Model):
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class ReviewState(models.TextChoices):
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+
+
 class Asset(models.Model):
-    """One rendered image with the recipe that renders it again."""
+    """One rendered image with the recipe that renders it again.
+
+    Review: every new asset waits ``in_review``; campaigns.review moves it. At most one approved
+    asset per slot is ``is_live`` (the one that ships).
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="assets")
     slot = models.ForeignKey(
@@ -190,6 +215,11 @@ class Asset(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
+    version = models.PositiveIntegerField(default=1)  # parent's version + 1 for an edit
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.IN_REVIEW
+    )
+    is_live = models.BooleanField(default=False)
     file = models.FileField(max_length=255)
     thumbnail = models.FileField(max_length=255)
     width = models.PositiveIntegerField()
@@ -202,6 +232,22 @@ class Asset(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_state__in=ReviewState.values), name="asset_review_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_live=False) | Q(review_state=ReviewState.APPROVED),
+                name="live_asset_is_approved",
+            ),
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(is_live=True), name="one_live_asset_per_slot"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "review_state", "created_at"]),
+            models.Index(fields=["slot", "created_at"]),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
