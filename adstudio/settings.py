@@ -39,9 +39,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "brands",
     "rendering",
     "campaigns",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 # --- Security (https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security)
@@ -131,6 +137,32 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Stored files are reached only by signed links that expire after this long (RELIABILITY.md
+# P5; adstudio/files.py): presigned S3 URLs, or links signed with DJANGO_SECRET_KEY.
+ADSTUDIO_FILE_URL_SECONDS = env.int("ADSTUDIO_FILE_URL_SECONDS", default=300)
+# Object storage through django-storages' S3 backend, in a private bucket (no ACL is set on
+# objects): https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
+ADSTUDIO_S3_BUCKET = env.str("ADSTUDIO_S3_BUCKET", default="")
+if ADSTUDIO_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "adstudio.files.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": ADSTUDIO_S3_BUCKET,
+            # Empty: AWS S3 itself. Workers and web reach the store here...
+            "endpoint_url": env.str("ADSTUDIO_S3_ENDPOINT_URL", default="") or None,
+            # ...and browsers here, when that differs (presigned URLs name the host they sign).
+            "public_endpoint_url": env.str("ADSTUDIO_S3_PUBLIC_URL", default="") or None,
+            # Empty: boto3's own credential chain (an instance role, ~/.aws).
+            "access_key": env.str("ADSTUDIO_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ADSTUDIO_S3_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env.str("ADSTUDIO_S3_REGION", default="us-east-1"),
+            "addressing_style": env.str("ADSTUDIO_S3_ADDRESSING_STYLE", default="path"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": ADSTUDIO_FILE_URL_SECONDS,
+            "file_overwrite": False,
+        },
+    }
 
 # --- Upload limits (RELIABILITY.md B2, B3) ---
 ADSTUDIO_MAX_UPLOAD_BYTES = env.int("ADSTUDIO_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
@@ -158,7 +190,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "rendering.render_job": {"queue": "gpu"},
     "rendering.reconcile_jobs": {"queue": "default"},
+    "rendering.check_asset": {"queue": "cpu"},  # OCR and brand checks never block a GPU
     "campaigns.refresh_campaign": {"queue": "default"},
+    "campaigns.notify_review": {"queue": "cpu"},
+    "campaigns.send_review_digests": {"queue": "cpu"},
+    "api.deliver_webhook": {"queue": "cpu"},
 }
 # A render that outlives the soft limit fails with "timeout"; the hard limit kills the child.
 ADSTUDIO_RENDER_SOFT_TIME_LIMIT = env.int("ADSTUDIO_RENDER_SOFT_TIME_LIMIT", default=900)
@@ -185,7 +221,36 @@ CELERY_BEAT_SCHEDULE = {
         # A backlog of missed ticks must not pile up: each one is worth its interval.
         "options": {"expires": env.float("ADSTUDIO_RECONCILE_EVERY_SECONDS", default=60.0)},
     },
+    "send-review-digests": {
+        "task": "campaigns.send_review_digests",
+        "schedule": 60.0 * env.int("ADSTUDIO_REVIEW_DIGEST_MINUTES", default=15),
+        "options": {"expires": 60.0 * env.int("ADSTUDIO_REVIEW_DIGEST_MINUTES", default=15)},
+    },
 }
+
+# --- Cache (https://docs.djangoproject.com/en/5.2/topics/cache/): sign-in throttling counters,
+# shared by every web process. CACHE_URL, else the Redis of REDIS_URL, else process memory.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+elif REDIS_URL:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "adstudio-cache",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Sign-in throttling (RELIABILITY.md P7; adstudio/login.py) ---
+# After this many failed sign-ins for one username within the lockout period, that username
+# is refused (429) until the period has passed; a correct password does not lift it.
+ADSTUDIO_LOGIN_ATTEMPTS = env.int("ADSTUDIO_LOGIN_ATTEMPTS", default=5)
+# The same for one client address, set higher: an office signs in from one address.
+ADSTUDIO_LOGIN_IP_ATTEMPTS = env.int("ADSTUDIO_LOGIN_IP_ATTEMPTS", default=50)
+ADSTUDIO_LOGIN_LOCKOUT_SECONDS = env.int("ADSTUDIO_LOGIN_LOCKOUT_SECONDS", default=900)
+# Reverse proxies in front of the web process that append X-Forwarded-For (0: use the
+# connection's address). Set it behind a proxy, or everyone shares the proxy's address.
+ADSTUDIO_TRUSTED_PROXY_COUNT = env.int("ADSTUDIO_TRUSTED_PROXY_COUNT", default=0)
 
 # --- Render jobs (see docs/workers.md) ---
 ADSTUDIO_JOB_MAX_ATTEMPTS = env.int("ADSTUDIO_JOB_MAX_ATTEMPTS", default=3)
@@ -215,10 +280,37 @@ ADSTUDIO_RENDER_DTYPE = env.str("ADSTUDIO_RENDER_DTYPE", default="auto")
 ADSTUDIO_RENDER_SCALE = env.float(
     "ADSTUDIO_RENDER_SCALE", default=1.0 if ADSTUDIO_QWEN_IMAGE_MODEL else 0.0625
 )
+# Lossy, opt-in: a step-distilled LoRA (a .safetensors file or folder, e.g. Qwen-Image-Lightning),
+# fused into the transformer at load; jobs then default to ADSTUDIO_LORA_STEPS steps, no CFG.
+ADSTUDIO_LORA = env.str("ADSTUDIO_LORA", default="")
+ADSTUDIO_LORA_STEPS = env.int("ADSTUDIO_LORA_STEPS", default=8)
 ADSTUDIO_DEFAULT_STEPS = env.int(
-    "ADSTUDIO_DEFAULT_STEPS", default=50 if ADSTUDIO_QWEN_IMAGE_MODEL else 4
+    "ADSTUDIO_DEFAULT_STEPS",
+    default=ADSTUDIO_LORA_STEPS if ADSTUDIO_LORA else 50 if ADSTUDIO_QWEN_IMAGE_MODEL else 4,
 )
-ADSTUDIO_DEFAULT_TRUE_CFG_SCALE = env.float("ADSTUDIO_DEFAULT_TRUE_CFG_SCALE", default=4.0)
+ADSTUDIO_DEFAULT_TRUE_CFG_SCALE = env.float(
+    "ADSTUDIO_DEFAULT_TRUE_CFG_SCALE", default=1.0 if ADSTUDIO_LORA else 4.0
+)
+# Denoising steps of a Qwen-Image-Edit job (requested changes and edits by instruction).
+# (Independent of ADSTUDIO_LORA: the step-distilled LoRA is for generation only.)
+ADSTUDIO_EDIT_STEPS = env.int(
+    "ADSTUDIO_EDIT_STEPS", default=50 if env.str("ADSTUDIO_QWEN_IMAGE_EDIT_MODEL", default="")
+    else 4)
+# The memory mode each render starts in: normal (whole pipeline on the GPU, 80+ GB cards),
+# vae_tiling, cpu_offload (48 GB) or group_offload (24 GB); see docs/workers.md.
+ADSTUDIO_MEMORY_MODE = env.str("ADSTUDIO_MEMORY_MODE", default="normal")
+# A Hugging Face id or a local folder with Qwen-Image-Edit weights (Qwen/Qwen-Image-Edit-2509).
+# Empty: the tiny random-weight edit model, built on first use under ADSTUDIO_TINY_EDIT_MODEL_DIR.
+ADSTUDIO_QWEN_IMAGE_EDIT_MODEL = env.str("ADSTUDIO_QWEN_IMAGE_EDIT_MODEL", default="")
+ADSTUDIO_TINY_EDIT_MODEL_DIR = Path(env.str(
+    "ADSTUDIO_TINY_EDIT_MODEL_DIR", default=str(VAR_DIR / "models" / "tiny-qwen-image-edit")))
+# An edit scales the source (aspect kept) to the area of a square this many pixels wide: for the
+# text encoder's view (condition) and for the VAE (also the size it edits at). Real weights: the
+# pipeline's own 384 and 1024; the tiny model: 64 and 128 (at full size a CPU edit takes ~30 s).
+ADSTUDIO_EDIT_CONDITION_SIZE = env.int(
+    "ADSTUDIO_EDIT_CONDITION_SIZE", default=384 if ADSTUDIO_QWEN_IMAGE_EDIT_MODEL else 64)
+ADSTUDIO_EDIT_VAE_IMAGE_SIZE = env.int(
+    "ADSTUDIO_EDIT_VAE_IMAGE_SIZE", default=1024 if ADSTUDIO_QWEN_IMAGE_EDIT_MODEL else 128)
 # CPU threads for torch (0: torch's default). The tiny model's ops are so small that more
 # threads only spin against each other, 30x slower on a busy 2-core machine.
 ADSTUDIO_TORCH_THREADS = env.int(
@@ -232,11 +324,86 @@ ADSTUDIO_ATTENTION_BACKEND = env.str("ADSTUDIO_ATTENTION_BACKEND", default="")
 ADSTUDIO_COMPILE = env.str("ADSTUDIO_COMPILE", default="none")
 # Lossy, opt-in: "first_block:0.2" skips most of a step whose first block barely changed.
 ADSTUDIO_STEP_CACHE = env.str("ADSTUDIO_STEP_CACHE", default="")
+# Lossy, opt-in: "fp8" quantizes the transformer's linear layers (torchao, the gpu extra;
+# an FP8 GPU: Ada or Hopper). "none": full precision.
+ADSTUDIO_QUANTIZATION = env.str("ADSTUDIO_QUANTIZATION", default="none")
 
-# --- Email ---
-EMAIL_BACKEND = env.str(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+# --- Copy and brand checks (rendering/typography.py, text_check.py, checks.py) ---
+# The font for glyphs a brand font lacks, and everything when a brand has none (Debian's
+# fonts-noto-cjk; index 2 of the collection is Simplified Chinese).
+ADSTUDIO_FALLBACK_FONT = env.str(
+    "ADSTUDIO_FALLBACK_FONT", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
 )
+ADSTUDIO_FALLBACK_FONT_INDEX = env.int("ADSTUDIO_FALLBACK_FONT_INDEX", default=2)
+# The smallest text the layer sets (px); smaller copy is reported as not fitting.
+ADSTUDIO_MIN_TEXT_PX = env.int("ADSTUDIO_MIN_TEXT_PX", default=13)
+# ONNX Runtime threads per OCR model in each CPU worker process (0: the runtime's default).
+ADSTUDIO_OCR_THREADS = env.int("ADSTUDIO_OCR_THREADS", default=1)
+# Native-text renders whose copy reads wrong get this many new seeds, then fall back to overlay.
+ADSTUDIO_COPY_RERENDER_LIMIT = env.int("ADSTUDIO_COPY_RERENDER_LIMIT", default=2)
+
+# --- Email: the console by default; SMTP with EMAIL_URL=smtp+tls://user:pass@host:587 ---
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str(
+        "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    )
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AdStudio <adstudio@localhost>")
+# The address people open AdStudio at: links in emails start with it.
+ADSTUDIO_SITE_URL = env.str("ADSTUDIO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Approvers get one digest of the assets waiting for review at most this often.
+ADSTUDIO_REVIEW_DIGEST_MINUTES = env.int("ADSTUDIO_REVIEW_DIGEST_MINUTES", default=15)
+# Export download links work for this long.
+ADSTUDIO_EXPORT_LINK_SECONDS = env.int("ADSTUDIO_EXPORT_LINK_SECONDS", default=3600)
+
+# --- REST API (docs/api.md; https://www.django-rest-framework.org/api-guide/settings/) ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browsable docs
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.ApiUserRateThrottle", "api.throttling.ApiAnonRateThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# Requests per client before 429 (P7), e.g. "600/minute" or "20/second". Tokens and sessions
+# count per user; anonymous callers per IP address.
+ADSTUDIO_API_RATE = env.str("ADSTUDIO_API_RATE", default="600/minute")
+ADSTUDIO_API_ANON_RATE = env.str("ADSTUDIO_API_ANON_RATE", default="60/minute")
+# Webhooks: attempts per delivery (retries back off exponentially) and the request timeout.
+ADSTUDIO_WEBHOOK_MAX_ATTEMPTS = env.int("ADSTUDIO_WEBHOOK_MAX_ATTEMPTS", default=6)
+ADSTUDIO_WEBHOOK_TIMEOUT = env.float("ADSTUDIO_WEBHOOK_TIMEOUT", default=10.0)
+# Webhooks to loopback, private and link-local addresses are refused unless this is on (an
+# admin could otherwise make AdStudio call services inside its own network).
+ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+                                                   default=False)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AdStudio API",
+    "DESCRIPTION": "Brand kits, products, templates, campaigns, renders and assets of one "
+                   "workspace. Authenticate with `Authorization: Bearer <token>` (docs/api.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1/workspaces/\{ws\}",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "rendering.models.JobStatus",
+        "JobKindEnum": "rendering.models.JobKind",
+        "AssetKindEnum": "rendering.models.AssetKind",
+        "ScheduleKindEnum": "campaigns.models.ScheduleKind",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "DeliveryStatusEnum": "api.models.DeliveryStatus",
+        "LanguageEnum": "api.serializers.LANGUAGE_CHOICES",
+    },
+}
 
 LOGGING = {
     "version": 1,

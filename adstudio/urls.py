@@ -2,8 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from adstudio.files import signed_file
 from adstudio.health import healthz
+from adstudio.login import ThrottledLoginView
+from api import dashboard as api_dashboard
+from brands import member_views
 from brands import views as brand_views
+from campaigns import review_views
 from campaigns import views as campaign_views
 from rendering import views as rendering_views
 
@@ -29,7 +34,24 @@ workspace_patterns = [
     path("templates/new/", rendering_views.template_edit, name="template-create"),
     path("templates/<int:template_id>/", rendering_views.template_edit, name="template-edit"),
     path("formats/", rendering_views.format_list, name="format-list"),
-    path("assets/<int:asset_id>/", rendering_views.asset_detail, name="asset-detail"),
+    path("assets/<int:asset_id>/", review_views.asset_detail, name="asset-detail"),
+    path("assets/<int:asset_id>/approve/", review_views.asset_review, {"action": "approve"},
+         name="asset-approve"),
+    path("assets/<int:asset_id>/request-changes/", review_views.asset_review,
+         {"action": "request_changes"}, name="asset-request-changes"),
+    path("assets/<int:asset_id>/reject/", review_views.asset_review, {"action": "reject"},
+         name="asset-reject"),
+    path("assets/<int:asset_id>/edit/", review_views.asset_edit, name="asset-edit"),
+    path("review/", review_views.review_queue_view, name="review-queue"),
+    path("review/approve/", review_views.review_bulk_approve, name="review-bulk-approve"),
+    path("campaigns/<int:campaign_id>/slots/<int:slot_id>/regenerate/",
+         review_views.slot_regenerate, name="slot-regenerate"),
+    path("campaigns/<int:campaign_id>/export/", review_views.campaign_export,
+         name="campaign-export"),
+    path("members/", member_views.member_list, name="member-list"),
+    path("members/<int:member_id>/", member_views.member_change, name="member-change"),
+    path("settings/notifications/", member_views.notification_settings,
+         name="notification-settings"),
     path("assets/<int:asset_id>/file/", rendering_views.asset_file, {"variant": "file"},
          name="asset-file"),
     path("assets/<int:asset_id>/thumbnail/", rendering_views.asset_file,
@@ -49,15 +71,21 @@ workspace_patterns = [
          name="job-cancel"),
     path("jobs/<int:job_id>/retry/", rendering_views.job_action, {"action": "retry"},
          name="job-retry"),
+    path("api-tokens/", api_dashboard.token_page, name="api-tokens"),
 ]
 
 urlpatterns = [
     path("", brand_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/", include("api.urls")),
+    path("files/<str:token>", signed_file, name="signed-file"),
     path("ops/", rendering_views.operator_view, name="operator"),
     path("ops/status.json", rendering_views.operator_view, name="operator-json"),
     path("w/<slug:ws>/", include(workspace_patterns)),
+    # A signed, expiring link: the link itself is the permission (campaigns/export.py).
+    path("exports/<str:token>/", review_views.campaign_export_download,
+         name="campaign-export-download"),
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from adstudio.files import file_redirect
 
 from . import services
 from .access import can, workspace_view
@@ -112,7 +112,7 @@ def brand_upload(request, membership, brand_id, what):
 @workspace_view("workspace.view")
 def brand_logo_file(request, membership, logo_id):
     logo = get_object_or_404(BrandLogo, pk=logo_id, brand__workspace=membership.workspace)
-    return FileResponse(default_storage.open(logo.file.name), content_type="image/png")
+    return file_redirect(logo.file.name)
 
 
 @workspace_view("workspace.view")

@@ -156,6 +156,12 @@ def campaign_refresh(*, campaign_id: int, trigger: str = RefreshTrigger.SCHEDULE
             result = campaign_generate(campaign=campaign, user=None, slots=list(slots),
                                        variants=variants, refresh=refresh)
             CampaignRefresh.objects.filter(pk=refresh.pk).update(jobs_created=len(result.jobs))
+            from api.webhooks import webhook_emit
+
+            webhook_emit(workspace_id=campaign.workspace_id, event="campaign.refreshed",
+                         payload={"campaign": campaign.pk, "refresh": refresh.pk,
+                                  "period": period.isoformat(), "trigger": trigger,
+                                  "jobs": [job.pk for job in result.jobs]})
     except IntegrityError:
         logger.info("campaign %s already refreshed for %s", campaign_id, period)
         return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
-from rendering.models import Asset, RenderJob
+from rendering.models import Asset, RenderJob, ReviewState
 
 from .models import Campaign, CampaignRefresh, Slot
 
@@ -18,14 +18,30 @@ class SlotView:
     assets: list[Asset] = field(default_factory=list)
     jobs: list[RenderJob] = field(default_factory=list)
 
+    @property
+    def live(self) -> Asset | None:
+        return next((a for a in self.assets if a.is_live), None)
+
+    @property
+    def waiting(self) -> list[Asset]:
+        return [a for a in self.assets if a.review_state == ReviewState.IN_REVIEW]
+
+    @property
+    def others(self) -> list[Asset]:
+        """Earlier and declined versions: neither live nor waiting."""
+        return [a for a in self.assets
+                if not a.is_live and a.review_state != ReviewState.IN_REVIEW]
+
 
 def campaign_slots(campaign: Campaign) -> list[SlotView]:
-    """Every slot of the campaign with its assets and unfinished or failed jobs (3 queries)."""
+    """Every slot of the campaign with its assets and unfinished or failed jobs (3 queries,
+    however many slots and assets)."""
     slots = list(campaign.slots.select_related("product", "format")
                  .order_by("product__name", "format__width"))
     views = {slot.pk: SlotView(slot) for slot in slots}
     by_slot_assets: dict[int, list[Asset]] = defaultdict(list)
-    for asset in Asset.objects.filter(slot__campaign=campaign).order_by("-created_at"):
+    for asset in (Asset.objects.filter(slot__campaign=campaign)
+                  .defer("recipe").order_by("-created_at")):
         by_slot_assets[asset.slot_id].append(asset)
     for job in (RenderJob.objects.filter(slot__campaign=campaign)
                 .exclude(status="succeeded").order_by("-created_at")):
@@ -33,6 +49,72 @@ def campaign_slots(campaign: Campaign) -> list[SlotView]:
     for slot_id, assets in by_slot_assets.items():
         views[slot_id].assets = assets
     return list(views.values())
+
+
+def campaigns_with_coverage(workspace):
+    """The workspace's campaigns with slots total, slots with a live asset, and assets waiting
+    for review (one query)."""
+    return (Campaign.objects.filter(workspace=workspace).select_related("brand")
+            .annotate(
+                slots_total=Count("slots", distinct=True),
+                slots_live=Count("slots__assets", filter=Q(slots__assets__is_live=True),
+                                 distinct=True),
+                waiting=Count("slots__assets",
+                              filter=Q(slots__assets__review_state=ReviewState.IN_REVIEW),
+                              distinct=True))
+            .order_by("-created_at"))
+
+
+def review_queue(workspace):
+    """Assets waiting for review, oldest first, with what the queue shows (two queries: the
+    assets, and their checks)."""
+    from django.db.models import Prefetch
+
+    from rendering.models import QualityCheck
+
+    return (Asset.objects.filter(workspace=workspace, review_state=ReviewState.IN_REVIEW,
+                                 slot__isnull=False)
+            .select_related("slot__product", "slot__format", "slot__campaign",
+                            "job__created_by", "parent")
+            .prefetch_related(Prefetch("checks", queryset=QualityCheck.objects.only(
+                "asset_id", "kind", "status", "reason").order_by("kind")))
+            .defer("recipe", "parent__recipe")
+            .order_by("created_at", "id"))
+
+
+@dataclass
+class Lineage:
+    """An asset's version chain: its ancestors (oldest first) and every descendant."""
+
+    ancestors: list[Asset]
+    descendants: list[Asset]
+
+    @property
+    def all(self) -> list[Asset]:
+        return sorted({a.pk: a for a in self.ancestors + self.descendants}.values(),
+                      key=lambda a: (a.version, a.created_at))
+
+
+def asset_lineage(asset: Asset) -> Lineage:
+    """Parent/child chain of ``asset`` within its slot (one query)."""
+    family = {a.pk: a for a in Asset.objects.filter(
+        workspace_id=asset.workspace_id, slot_id=asset.slot_id).defer("recipe")}
+    family[asset.pk] = asset
+    ancestors, node = [], asset
+    while node.parent_id and node.parent_id in family and len(ancestors) < 1000:
+        node = family[node.parent_id]
+        ancestors.append(node)
+    children = defaultdict(list)
+    for member in family.values():
+        if member.parent_id:
+            children[member.parent_id].append(member)
+    descendants, frontier = [], [asset]
+    while frontier:
+        node = frontier.pop()
+        for child in children[node.pk]:
+            descendants.append(child)
+            frontier.append(child)
+    return Lineage(ancestors=ancestors[::-1] + [asset], descendants=descendants)
 
 
 def campaign_refresh_history(campaign: Campaign, limit: int = 20):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,14 +13,15 @@ from brands.access import can, workspace_view
 from . import refresh, services
 from .forms import CampaignForm, RefreshScheduleForm
 from .models import Campaign, RefreshSchedule
-from .selectors import campaign_refresh_history, campaign_slots
+from .selectors import campaign_refresh_history, campaign_slots, campaigns_with_coverage
 
 
 @workspace_view("workspace.view")
 def campaign_list(request, membership):
-    campaigns = membership.workspace.campaigns.select_related("brand")
+    page = Paginator(campaigns_with_coverage(membership.workspace), 50).get_page(
+        request.GET.get("page"))
     return render(request, "campaigns/campaign_list.html", {
-        "campaigns": campaigns, "can_edit": can(membership, "campaign.edit"),
+        "page": page, "can_edit": can(membership, "campaign.edit"),
     })
 
 
@@ -64,8 +66,11 @@ def _schedule_initial(campaign) -> dict:
 
 def _detail_page(request, membership, campaign, schedule_form=None, status=200):
     schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
+    slots = campaign_slots(campaign)
+    coverage = {"total": len(slots), "live": sum(1 for s in slots if s.live),
+                "waiting": sum(len(s.waiting) for s in slots)}
     return render(request, "campaigns/campaign_detail.html", {
-        "campaign": campaign, "slots": campaign_slots(campaign),
+        "campaign": campaign, "slots": slots, "coverage": coverage,
         "can_generate": can(membership, "campaign.generate"),
         "can_edit": can(membership, "campaign.edit"),
         "schedule": schedule,

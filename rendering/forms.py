@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import AssetKind
+from .models import AssetKind, TextMode
 
 
 class PromptTemplateForm(forms.Form):
@@ -10,10 +10,24 @@ class PromptTemplateForm(forms.Form):
                                    help_text="Leave empty to use it for every brand.")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=4000)
     negative_prompt = forms.CharField(max_length=1000, required=False)
+    text_mode = forms.ChoiceField(
+        choices=TextMode.choices, initial=TextMode.NATIVE, required=False,
+        help_text="Overlay sets the copy exactly in brand fonts; native asks the model to draw "
+                  "it (checked by OCR, rendered again when it reads wrong).")
+    headline = forms.CharField(max_length=300, required=False,
+                               help_text="Template text, e.g. {{ product.name }}.")
+    subline = forms.CharField(max_length=500, required=False)
+    cta = forms.CharField(max_length=100, required=False, label="Call to action",
+                          help_text="The button, e.g. Shop now.")
+    show_price = forms.BooleanField(required=False, label="Show the price",
+                                    help_text="Formatted for the campaign's language.")
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["brand"].queryset = workspace.brand_kits.all()
+
+    def clean_text_mode(self):
+        return self.cleaned_data["text_mode"] or TextMode.NATIVE
 
 
 class PreviewForm(forms.Form):

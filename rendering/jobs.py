@@ -114,10 +114,25 @@ def job_succeed(claim: Claim, *, gpu_seconds: float) -> bool:
 
 
 def job_fail(claim: Claim, reason: str, *, gpu_seconds: float = 0) -> bool:
-    return bool(RenderJob.objects.filter(
+    failed = bool(RenderJob.objects.filter(
         pk=claim.job_id, attempt=claim.attempt, status=JobStatus.RUNNING,
     ).update(status=JobStatus.FAILED, error=reason[:1000], finished_at=timezone.now(),
              lease_expires_at=None, gpu_seconds=gpu_seconds))
+    if failed:
+        transaction.on_commit(lambda: jobs_failed_notify([claim.job_id]))
+    return failed
+
+
+def jobs_failed_notify(job_ids: list[int]) -> None:
+    """The job.failed webhook for jobs that ended failed (after that committed)."""
+    from api.webhooks import webhook_emit
+
+    for job in RenderJob.objects.filter(pk__in=job_ids, status=JobStatus.FAILED).select_related(
+            "slot"):
+        webhook_emit(workspace_id=job.workspace_id, event="job.failed", payload={
+            "job": job.pk, "kind": job.kind, "campaign": job.slot.campaign_id if job.slot else None,
+            "slot": job.slot_id, "attempt": job.attempt, "error": job.error,
+        })
 
 
 def job_settle_cancelled(claim: Claim) -> bool:
@@ -207,12 +222,15 @@ def jobs_reconcile() -> ReconcileReport:
     doorbell is long overdue."""
     now = timezone.now()
     expired = RenderJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
-    failed = expired.filter(attempt__gte=F("attempt_limit")).update(
+    giving_up = list(expired.filter(attempt__gte=F("attempt_limit")).values_list("id", flat=True))
+    failed = expired.filter(pk__in=giving_up, attempt__gte=F("attempt_limit")).update(
         status=JobStatus.FAILED, finished_at=now, lease_expires_at=None,
         error=("Gave up after the render stopped without finishing on every attempt "
                "(the worker was killed or lost). Retry it, or ask an operator to check "
                "the GPU workers."),
     )
+    if failed:
+        transaction.on_commit(lambda: jobs_failed_notify(giving_up))
     requeued = expired.filter(cancel_requested=False).update(
         status=JobStatus.QUEUED, lease_expires_at=None, published_at=None, worker="")
     expired.filter(cancel_requested=True).update(

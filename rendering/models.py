@@ -60,6 +60,12 @@ class Format(models.Model):
         return self.dpi is not None
 
 
+class TextMode(models.TextChoices):
+    NATIVE = "native", "Native: the model draws the copy"
+    OVERLAY = "overlay", "Overlay: we set the copy on a text-free image"
+    BOTH = "both", "Both: the model draws the headline, we set the rest"
+
+
 class PromptTemplate(models.Model):
     """A Django-template prompt over whitelisted brand, product and campaign fields.
 
@@ -76,6 +82,14 @@ class PromptTemplate(models.Model):
     name = models.CharField(max_length=120)
     body = models.TextField(max_length=4000)
     negative_prompt = models.CharField(max_length=1000, blank=True)
+    # Who draws the words (rendering/typography.py): the model, our typography layer, or both.
+    text_mode = models.CharField(max_length=10, choices=TextMode.choices, default=TextMode.NATIVE)
+    # Copy lines, sandboxed template strings like the body; the price and the brand's
+    # disclaimer come from the product and the brand kit.
+    headline = models.CharField(max_length=300, blank=True)
+    subline = models.CharField(max_length=500, blank=True)
+    cta = models.CharField(max_length=100, blank=True)
+    show_price = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -278,3 +292,42 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CheckStatus(models.TextChoices):
+    PASS = "pass", "Pass"
+    WARN = "warn", "Warn"
+    FAIL = "fail", "Fail"
+
+
+class CheckKind(models.TextChoices):
+    TEXT = "text", "Copy reads exactly"
+    PALETTE = "palette", "Brand palette"
+    LOGO = "logo", "Logo visible"
+    SAFE_ZONE = "safe_zone", "Safe zones"
+    FILE_WEIGHT = "file_weight", "File weight"
+    COPY_RULES = "copy_rules", "Banned terms and character limits"
+
+
+class QualityCheck(models.Model):
+    """One quality check's verdict on one asset (rendering/checks.py), with its evidence:
+    OCR readings and differences, boxes, scores, encoder settings."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=20, choices=CheckKind.choices)
+    status = models.CharField(max_length=8, choices=CheckStatus.choices)
+    reason = models.CharField(max_length=1000)
+    details = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "kind"], name="one_check_per_kind"),
+            models.CheckConstraint(condition=Q(status__in=CheckStatus.values),
+                                   name="check_status_valid"),
+        ]
+        ordering = ["asset", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} for asset {self.asset_id}"

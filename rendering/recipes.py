@@ -45,14 +45,23 @@ def compose_recipe(*, composed: ComposedPrompt, format, template, brand, product
                    seed: int | None = None, steps: int | None = None,
                    true_cfg_scale: float | None = None) -> dict:
     """The job-time part of a recipe for one render of ``product`` in ``format``."""
+    from .typography import NO_TEXT_NEGATIVE, compose_copy, copy_prompt
+
+    text_mode = getattr(template, "text_mode", "") or "native"
+    copy = compose_copy(template=template, brand=brand, product=product, format=format,
+                        language=composed.language)
+    asked = copy_prompt(copy, text_mode)  # native copy: the model is asked for it, quoted
+    negative = composed.negative_prompt
+    if text_mode == "overlay":  # the layer sets every word on a text-free image
+        negative = ", ".join(n for n in (negative, NO_TEXT_NEGATIVE) if n)
     cfg = settings.ADSTUDIO_DEFAULT_TRUE_CFG_SCALE if true_cfg_scale is None else true_cfg_scale
-    if not composed.negative_prompt:
+    if not negative:
         cfg = 1.0  # true CFG needs a negative prompt; record what actually runs
     return {
         "recipe_version": RECIPE_VERSION,
         "engine": "qwen-image",
-        "prompt": composed.prompt,
-        "negative_prompt": composed.negative_prompt,
+        "prompt": composed.prompt + asked,
+        "negative_prompt": negative,
         "language": composed.language,
         "seed": new_seed() if seed is None else seed,
         "steps": settings.ADSTUDIO_DEFAULT_STEPS if steps is None else steps,
@@ -60,7 +69,13 @@ def compose_recipe(*, composed: ComposedPrompt, format, template, brand, product
         "bucket": list(nearest_bucket(format.width, format.height)),
         "render_scale": settings.ADSTUDIO_RENDER_SCALE,
         "output_size": [format.width, format.height],
-        "format": {"key": format.key, "dpi": format.dpi},
+        "format": {"key": format.key, "dpi": format.dpi, "channel": format.channel,
+                   "safe_zone": format.safe_zone or {}, "max_kilobytes": format.max_kilobytes},
+        # Copy and who draws it (rendering/typography.py); copy_attempt counts re-renders.
+        "text_mode": text_mode,
+        "copy": copy,
+        "copy_prompt": asked,
+        "copy_attempt": 1,
         "template": {"id": template.id, "version": template.version},
         "brand": {"id": brand.id, "version": brand.version},
         "product": {"id": product.id, "sku": product.sku, "version": product.version,

@@ -97,7 +97,13 @@ class QwenImageRenderer:
         import torch
         from diffusers import QwenImagePipeline
 
-        from .speed import TextEmbeddingCache, apply_static_options
+        from .speed import (
+            TextEmbeddingCache,
+            apply_static_options,
+            load_lora,
+            lora_fingerprint,
+            quantize_transformer,
+        )
 
         if settings.ADSTUDIO_TORCH_THREADS:
             torch.set_num_threads(settings.ADSTUDIO_TORCH_THREADS)
@@ -106,7 +112,8 @@ class QwenImageRenderer:
         self.dtype_name = dtype_name
         if pipeline is None:
             pipeline = QwenImagePipeline.from_pretrained(model, dtype=getattr(torch, dtype_name))
-            pipeline.to(device)
+            if settings.ADSTUDIO_MEMORY_MODE not in OFFLOAD_MODES:  # else it never fits whole
+                pipeline.to(device)
             self.weights_sha256 = weights_fingerprint(model)
         else:
             self.weights_sha256 = "assembled-in-process"
@@ -117,7 +124,15 @@ class QwenImageRenderer:
             "attention_backend": settings.ADSTUDIO_ATTENTION_BACKEND or "default",
             "compile": settings.ADSTUDIO_COMPILE,
             "step_cache": settings.ADSTUDIO_STEP_CACHE or "off",
+            "quantization": settings.ADSTUDIO_QUANTIZATION or "none",
+            "lora": "off",
         }
+        # The LoRA is fused into full-precision weights first, then those are quantized.
+        if settings.ADSTUDIO_LORA:
+            load_lora(self.pipeline, settings.ADSTUDIO_LORA, mode="fused")
+            self.speed["lora"] = (f"{settings.ADSTUDIO_LORA} "
+                                  f"sha256:{lora_fingerprint(settings.ADSTUDIO_LORA)}")
+        quantize_transformer(self.pipeline.transformer, settings.ADSTUDIO_QUANTIZATION)
         apply_static_options(self.pipeline, attention_backend=settings.ADSTUDIO_ATTENTION_BACKEND,
                              compile_mode=settings.ADSTUDIO_COMPILE,
                              step_cache=settings.ADSTUDIO_STEP_CACHE)
@@ -126,6 +141,12 @@ class QwenImageRenderer:
         # Height and width must be multiples of this (16 for Qwen-Image, 8 for the tiny VAE).
         self.size_multiple = self.pipeline.vae_scale_factor * 2
         self.memory_mode = "normal"
+        # The mode every job starts in (ADSTUDIO_MEMORY_MODE); the out-of-memory ladder steps
+        # down from it and comes back to it.
+        self.base_memory_mode = settings.ADSTUDIO_MEMORY_MODE
+        if self.base_memory_mode in OFFLOAD_MODES:
+            self.memory_mode = "vae_tiling"  # on the CPU now: nothing to move back first
+        self.set_memory_mode(self.base_memory_mode)
 
     def render(self, request: RenderRequest,
                on_step: Callable[[int, int], bool | None] | None = None):
@@ -192,8 +213,12 @@ class QwenImageRenderer:
 
     def set_memory_mode(self, mode: str) -> None:
         """``normal``; ``vae_tiling`` (decode in tiles); ``cpu_offload`` (tiling, and each
-        model moved to the GPU only while it runs). The out-of-memory ladder steps through
-        these; ``normal`` undoes them for the next job."""
+        model moved to the GPU only while it runs); ``group_offload`` (tiling, and the
+        transformer and text encoder streamed to the GPU one block at a time, overlapped with
+        compute: for cards smaller than the largest model). The out-of-memory ladder steps
+        through the first three; ``normal`` undoes them for the next job."""
+        import torch
+
         if mode not in MEMORY_MODES:
             raise ValueError(f"unknown memory mode {mode!r}; use one of {MEMORY_MODES}")
         if mode == self.memory_mode:
@@ -201,12 +226,23 @@ class QwenImageRenderer:
         if self.memory_mode == "cpu_offload":
             self.pipeline.remove_all_hooks()
             self.pipeline.to(self.device)
+        elif self.memory_mode == "group_offload":
+            from .speed import remove_group_offload
+
+            remove_group_offload(self.pipeline)
+            self.pipeline.to(self.device)
         if mode == "normal":
             self.pipeline.vae.disable_tiling()
         else:
             self.pipeline.vae.enable_tiling()
         if mode == "cpu_offload" and self.device.startswith("cuda"):
             self.pipeline.enable_model_cpu_offload(device=self.device)
+        elif mode == "group_offload":
+            self.pipeline.to("cpu")  # the groups come back to the GPU one at a time
+            self.pipeline.enable_group_offload(
+                onload_device=torch.device(self.device), offload_type="block_level",
+                num_blocks_per_group=1, use_stream=self.device.startswith("cuda"),
+                exclude_modules=["vae"])
         self.memory_mode = mode
 
     def free_memory(self) -> None:
@@ -219,7 +255,8 @@ class QwenImageRenderer:
             torch.cuda.empty_cache()
 
 
-MEMORY_MODES = ("normal", "vae_tiling", "cpu_offload")
+MEMORY_MODES = ("normal", "vae_tiling", "cpu_offload", "group_offload")
+OFFLOAD_MODES = ("cpu_offload", "group_offload")
 
 
 def _device_and_dtype() -> tuple[str, str]:

@@ -71,3 +71,22 @@ def broker_queue_depths(queues=("gpu", "cpu", "default")) -> dict[str, int | Non
     except (OperationalError, OSError):
         return dict.fromkeys(queues)
     return depths
+
+
+CHECK_ORDER = ("text", "copy_rules", "logo", "safe_zone", "file_weight", "palette")
+
+
+def asset_checks(asset) -> list[dict]:
+    """An asset's quality checks for the review screen and the API, most important first:
+    kind, label, status, reason, and for the text check each line's reading and differences.
+    Empty while the checks have not run yet."""
+    from .models import CheckKind, QualityCheck
+
+    labels = dict(CheckKind.choices)
+    rows = sorted(QualityCheck.objects.filter(asset_id=asset.pk),
+                  key=lambda c: CHECK_ORDER.index(c.kind) if c.kind in CHECK_ORDER else 99)
+    return [{
+        "kind": c.kind, "label": labels.get(c.kind, c.kind), "status": c.status,
+        "reason": c.reason, "readings": c.details.get("readings", []),
+        "rerender": c.details.get("rerender"), "details": c.details, "seconds": c.seconds,
+    } for c in rows]

@@ -10,16 +10,18 @@ import uuid
 
 import torch
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
 from .formats import fit_to_format
-from .models import Asset, RenderJob
+from .models import Asset, JobKind, RenderJob
 from .prompts import validate_template_body
 from .recipes import render_size
 from .renderer import RenderRequest, get_renderer, library_versions
+from .typography import typeset_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +51,10 @@ def _request_for(recipe: dict, renderer) -> RenderRequest:
 def _finish(image, recipe: dict, renderer, request: RenderRequest, *, batch_size: int):
     out_w, out_h = recipe["output_size"]
     image = fit_to_format(image.convert("RGB"), out_w, out_h)
+    image, typography = typeset_recipe(image, recipe)  # the exact copy, when the recipe asks
     completed = {
         **recipe,
+        **typography,
         "model": renderer.model,
         "weights_sha256": renderer.weights_sha256,
         "render_size": [request.width, request.height],
@@ -100,19 +104,25 @@ class OutOfMemory(Exception):
     """The render did not fit in GPU memory on any rung of the ladder."""
 
 
-def _ladder(batch_size: int) -> list[tuple[str, int]]:
-    """Memory modes to try after an out-of-memory error: at most two steps down."""
+LADDER = ("normal", "vae_tiling", "cpu_offload", "group_offload")
+
+
+def _ladder(batch_size: int, base: str = "normal") -> list[tuple[str, int]]:
+    """Memory modes to try after an out-of-memory error in mode ``base``: at most two steps
+    down (a batch is split first)."""
+    lower = list(LADDER[LADDER.index(base) + 1:])
     if batch_size > 1:
-        return [("normal", 1), ("vae_tiling", 1)]  # split the batch, then tile the VAE
-    return [("vae_tiling", batch_size), ("cpu_offload", batch_size)]
+        return [(base, 1), *[(mode, 1) for mode in lower[:1]]]
+    return [(mode, batch_size) for mode in lower[:2]]
 
 
 def _render_with_ladder(renderer, requests: list[RenderRequest], on_step):
     """Render ``requests`` (a batch), stepping down on out-of-memory; returns images and the
-    memory mode that worked. The next job starts in normal mode again."""
+    memory mode that worked. The next job starts in the base mode again."""
     import torch
 
-    attempts = [("normal", len(requests)), *_ladder(len(requests))]
+    base = getattr(renderer, "base_memory_mode", "normal")
+    attempts = [(base, len(requests)), *_ladder(len(requests), base)]
     try:
         for number, (mode, chunk) in enumerate(attempts):
             try:
@@ -129,7 +139,7 @@ def _render_with_ladder(renderer, requests: list[RenderRequest], on_step):
             "Out of GPU memory, even with VAE tiling and CPU offload. Use a smaller format "
             "or a GPU with more memory.")
     finally:
-        renderer.set_memory_mode("normal")
+        renderer.set_memory_mode(base)
 
 
 def render_next(*, worker: str = "in-process") -> list[Asset]:
@@ -145,8 +155,13 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
     claims = job_claim_next(worker=worker, max_batch=settings.ADSTUDIO_MAX_BATCH)
     if not claims:
         return []
-    recipes = dict(RenderJob.objects.filter(pk__in=[c.job_id for c in claims])
-                   .values_list("id", "recipe"))
+    rows = {row[0]: row for row in RenderJob.objects.filter(pk__in=[c.job_id for c in claims])
+            .values_list("id", "recipe", "kind", "source_asset_id")}
+    first = rows[claims[0].job_id]
+    if first[2] == JobKind.EDIT:  # edit jobs never share a batch (no batch key)
+        asset = _edit_run(claims[0], first[1], source_asset_id=first[3])
+        return [asset] if asset is not None else []
+    recipes = {job_id: row[1] for job_id, row in rows.items()}
     valid = []
     for claim in claims:
         problem = _recipe_problem(recipes.get(claim.job_id))
@@ -183,9 +198,11 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
     return assets
 
 
-def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float):
+def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
+                 parent: Asset | None = None):
     """Write the files, then the row, as the claim's attempt. No row without its files, no
     files without their row: whatever does not commit is removed."""
+    from .checks import asset_checks_enqueue
     from .jobs import job_requeue_after_fault, job_settle_cancelled, job_succeed
 
     job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").get(
@@ -207,7 +224,10 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float)
                 workspace_id=job.workspace_id, slot_id=job.slot_id, job_id=job.pk,
                 file=saved[0], thumbnail=saved[1], width=image.width, height=image.height,
                 sha256=hashlib.sha256(content).hexdigest(), recipe=recipe,
+                parent=parent, version=parent.version + 1 if parent else 1,
             )
+            # Copy and brand checks run on the cpu queue, never on this GPU worker's time.
+            transaction.on_commit(lambda: asset_checks_enqueue(asset.pk))
         stored = True
         return asset
     except _Superseded:
@@ -228,6 +248,84 @@ class _Superseded(Exception):
     """Another attempt owns the job now, or it was cancelled."""
 
 
+EDIT_RECIPE_KEYS = ("instruction", "seed", "steps", "true_cfg_scale", "output_size", "source")
+
+
+def _edit_recipe_problem(recipe) -> str | None:
+    if not isinstance(recipe, dict):
+        return "the job has no recipe"
+    missing = [key for key in EDIT_RECIPE_KEYS if key not in recipe]
+    if missing:
+        return f"the edit recipe lacks {', '.join(missing)}"
+    if not str(recipe["instruction"]).strip():
+        return "the edit has no instruction"
+    try:
+        if int(recipe["steps"]) < 1 or len(recipe["output_size"]) != 2:
+            return "the edit has no steps or no output size"
+    except (TypeError, ValueError):
+        return "the edit recipe is invalid"
+    return None
+
+
+def _edit_run(claim, recipe, *, source_asset_id: int | None) -> Asset | None:
+    """Run one Qwen-Image-Edit job: the source version's file, edited by the instruction (in
+    the region, if any), stored as the source's child. A chain of instructions continues
+    with the next one on the new version."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from .edit_renderer import EditRequest, get_edit_renderer
+    from .jobs import ProgressReporter, job_fail
+
+    problem = _edit_recipe_problem(recipe)
+    source = Asset.objects.filter(pk=source_asset_id).first() if source_asset_id else None
+    if problem is None and source is None:
+        problem = "the asset to edit no longer exists"
+    if problem is None and source.sha256 != recipe["source"].get("sha256"):
+        problem = "the asset to edit changed since the edit was asked for"
+    if problem:
+        job_fail(claim, f"This edit cannot run: {problem}.")
+        return None
+    started = time.monotonic()
+    try:
+        with default_storage.open(source.file.name, "rb") as handle:
+            image = Image.open(handle)
+            image.load()
+        renderer = get_edit_renderer()
+        request = EditRequest(
+            image=image.convert("RGB"), instruction=recipe["instruction"],
+            seed=int(recipe["seed"]), steps=int(recipe["steps"]),
+            true_cfg_scale=float(recipe["true_cfg_scale"]),
+            negative_prompt=recipe.get("negative_prompt") or " ",
+            region=tuple(recipe["region"]) if recipe.get("region") else None,
+        )
+        edited = renderer.edit(request, on_step=ProgressReporter([claim]))
+    except SoftTimeLimitExceeded:
+        job_fail(claim, "timeout: the edit took longer than "
+                        f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
+        return None
+    except torch.OutOfMemoryError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the next job must run
+        job_fail(claim, "Out of GPU memory while editing. Try a smaller format or a GPU "
+                        "with more memory.", gpu_seconds=time.monotonic() - started)
+        return None
+    except (RuntimeError, ValueError, OSError) as exc:
+        logger.exception("edit job %s failed", claim.job_id)
+        job_fail(claim, f"Editing failed: {exc}", gpu_seconds=time.monotonic() - started)
+        return None
+    out_w, out_h = recipe["output_size"]
+    edited = fit_to_format(edited.convert("RGB"), out_w, out_h)
+    completed = {**recipe, **renderer.recipe_fields(),
+                 "torch_threads": torch.get_num_threads(), "libraries": library_versions()}
+    asset = _store_asset(claim, edited, completed, gpu_seconds=time.monotonic() - started,
+                         parent=source)
+    if asset is not None and recipe.get("then"):
+        from campaigns.review import asset_edit_continue
+
+        asset_edit_continue(asset=asset, job_id=claim.job_id)
+    return asset
+
+
 def format_create(*, workspace, name: str, width: int, height: int, kind: str,
                   channel: str = "Custom"):
     """A custom output size for one workspace (B12: sizes outside the range are refused)."""
@@ -245,25 +343,38 @@ def format_create(*, workspace, name: str, width: int, height: int, kind: str,
 
 
 def prompt_template_save(*, workspace, name: str, kind: str, body: str,
-                         negative_prompt: str = "", brand=None, template=None):
-    """Create or update a prompt template after checking it (B11); a new body is a new
-    version, and every version is kept as a revision."""
+                         negative_prompt: str = "", brand=None, template=None,
+                         text_mode: str = "native", headline: str = "", subline: str = "",
+                         cta: str = "", show_price: bool = False):
+    """Create or update a prompt template after checking it (B11); a new body or new copy is
+    a new version, and every version is kept as a revision. ``text_mode`` and the copy lines
+    say which words the ad carries and who draws them (rendering/typography.py)."""
     from .models import PromptTemplate, PromptTemplateRevision
 
     validate_template_body(body)
+    copy = {"text_mode": text_mode, "headline": headline, "subline": subline, "cta": cta,
+            "show_price": show_price}
+    for field in ("headline", "subline", "cta"):
+        try:
+            validate_template_body(copy[field])
+        except ValidationError as exc:
+            raise ValidationError({field: exc.messages}) from None
     with transaction.atomic():
         if template is None:
             template = PromptTemplate.objects.create(
                 workspace=workspace, name=name, kind=kind, body=body,
-                negative_prompt=negative_prompt, brand=brand,
+                negative_prompt=negative_prompt, brand=brand, **copy,
             )
         else:
             template = PromptTemplate.objects.select_for_update().get(
                 pk=template.pk, workspace=workspace
             )
             content_changed = (template.body, template.negative_prompt) != (body, negative_prompt)
+            content_changed |= any(getattr(template, k) != v for k, v in copy.items())
             template.name, template.kind, template.brand = name, kind, brand
             template.body, template.negative_prompt = body, negative_prompt
+            for field, value in copy.items():
+                setattr(template, field, value)
             if content_changed:
                 template.version += 1
             template.save()

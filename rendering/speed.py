@@ -1,8 +1,13 @@
 """Speed options for the Qwen-Image renderer, each switched by a setting and measured in
 bench/gpu_render.py against plain diffusers.
 
-Lossy, opt-in: step caching (``first_block:<threshold>``, diffusers' first-block cache): a
-step whose first block barely changed reuses the rest of the last step's output.
+Lossy, opt-in:
+- step caching (``first_block:<threshold>``, diffusers' first-block cache): a step whose first
+  block barely changed reuses the rest of the last step's output;
+- FP8 (``ADSTUDIO_QUANTIZATION=fp8``): torchao's float8 dynamic activations and float8 weights
+  on the transformer's linear layers (half the transformer's memory, Hopper/Ada FP8 matmuls);
+- a step-distilled LoRA (``ADSTUDIO_LORA``, 8 steps without CFG), fused into the weights at
+  load so it costs nothing per step.
 
 Exact options (same maths, same images up to float rounding):
 - a text-embedding cache: a prompt seen before is not encoded again (byte-identical);
@@ -14,6 +19,7 @@ Exact options (same maths, same images up to float rounding):
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import torch
 
@@ -138,3 +144,86 @@ def enable_step_cache(transformer, spec: str) -> None:
     if kind != "first_block" or not threshold:
         raise ValueError(f"ADSTUDIO_STEP_CACHE must look like 'first_block:0.2', not {spec!r}")
     transformer.enable_cache(FirstBlockCacheConfig(threshold=float(threshold)))
+
+
+QUANTIZATIONS = ("none", "fp8")
+
+
+def quantize_transformer(transformer, kind: str) -> None:
+    """``fp8``: float8 weights (per-row scales) and float8 activations (scaled per row at run
+    time) on the transformer's linear layers, in place. ``none`` (or empty) leaves it alone."""
+    if kind in ("", "none"):
+        return
+    if kind != "fp8":
+        raise ValueError(f"ADSTUDIO_QUANTIZATION must be one of {QUANTIZATIONS}, not {kind!r}")
+    try:  # lazy: torchao is in the gpu extra, and only this setting needs it
+        from torchao.quantization import (
+            Float8DynamicActivationFloat8WeightConfig,
+            PerRow,
+            PerTensor,
+            quantize_,
+        )
+    except ImportError as exc:
+        raise ImportError(
+            "ADSTUDIO_QUANTIZATION=fp8 needs torchao, which is in the gpu extra: "
+            "pip install '.[gpu]' (or set ADSTUDIO_QUANTIZATION=none)") from exc
+    # torchao scales per row only for bf16 weights (the GPU's dtype); other dtypes per tensor.
+    bf16 = next(transformer.parameters()).dtype == torch.bfloat16
+    granularity = PerRow() if bf16 else PerTensor()
+    config = Float8DynamicActivationFloat8WeightConfig(granularity=granularity)
+    try:
+        quantize_(transformer, config, filter_fn=_fp8_eligible)
+    except AssertionError as exc:  # torchao's hardware check (FP8 matmuls: sm 8.9+, MI300+)
+        raise ValueError(f"ADSTUDIO_QUANTIZATION=fp8 cannot run on this device: {exc}") from exc
+
+
+def _fp8_eligible(module, name: str) -> bool:
+    # FP8 matmuls (torch._scaled_mm) need both matrix dimensions to be multiples of 16.
+    return (isinstance(module, torch.nn.Linear) and module.in_features % 16 == 0
+            and module.out_features % 16 == 0)
+
+
+LORA_MODES = ("fused", "unfused")
+
+
+def load_lora(pipeline, path: str, *, mode: str = "fused") -> None:
+    """Load a LoRA (a ``.safetensors`` file, or a folder holding
+    ``pytorch_lora_weights.safetensors``) into the transformer with diffusers'
+    ``load_lora_weights``. ``fused`` merges it into the weights and drops the adapter layers, so
+    a step costs what it cost without the LoRA; ``unfused`` keeps the adapters (the benchmark's
+    comparison)."""
+    if mode not in LORA_MODES:
+        raise ValueError(f"LoRA mode must be one of {LORA_MODES}, not {mode!r}")
+    if not Path(path).exists():
+        raise ValueError(f"ADSTUDIO_LORA points at {path}, which does not exist")
+    pipeline.load_lora_weights(path, adapter_name="distilled")
+    if mode == "fused":
+        pipeline.fuse_lora(components=["transformer"])
+        pipeline.unload_lora_weights()  # the merged weights stay; the adapter layers go
+
+
+def lora_fingerprint(path: str) -> str:
+    """SHA-256 of a LoRA file (or of the folder's weights file)."""
+    import hashlib
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / "pytorch_lora_weights.safetensors"
+    digest = hashlib.sha256()
+    with file.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def remove_group_offload(pipeline) -> None:
+    """Undo ``enable_group_offload`` on every model of the pipeline (diffusers has no public
+    call for it); the weights stay where the offload left them (the CPU)."""
+    from diffusers.hooks import HookRegistry
+
+    for component in pipeline.components.values():
+        if isinstance(component, torch.nn.Module):
+            registry = HookRegistry.check_if_exists_or_initialize(component)
+            for hook in ("group_offloading", "layer_execution_tracker",
+                         "lazy_prefetch_group_offloading"):
+                registry.remove_hook(hook, recurse=True)

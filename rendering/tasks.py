@@ -38,3 +38,15 @@ def reconcile_jobs() -> None:
     report = jobs.jobs_reconcile()
     if report.requeued or report.failed or report.published:
         logger.info("reconciled render jobs: %s", report)
+
+
+@shared_task(name="rendering.check_asset", ignore_result=True, acks_late=True)
+def check_asset(asset_id=None, *args, **kwargs) -> None:
+    """Run the copy and brand checks of one stored asset (cpu queue)."""
+    if not isinstance(asset_id, int) or args or kwargs:
+        logger.error("check_asset got malformed arguments %r %r %r; ignoring", asset_id, args,
+                     kwargs)
+        return
+    from .checks import asset_checks_run
+
+    asset_checks_run(asset_id=asset_id)

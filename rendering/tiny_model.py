@@ -1,14 +1,16 @@
-"""Build a tiny random-weight Qwen-Image pipeline offline.
+"""Build tiny random-weight Qwen-Image pipelines offline: generation and edit.
 
-The folder it writes loads with ``QwenImagePipeline.from_pretrained(folder)`` exactly like the
-real ``Qwen/Qwen-Image`` weights: the same diffusers and transformers classes, tiny configs, and
-a byte-level BPE tokenizer trained here with ``tokenizers``. Its images are noise; it exists so
-tests and CPU demos run the production loading and rendering code without a model hub.
+The folders they write load with ``from_pretrained(folder)`` exactly like the real
+``Qwen/Qwen-Image`` and ``Qwen/Qwen-Image-Edit-2509`` weights: the same diffusers and
+transformers classes, tiny configs, and a byte-level BPE tokenizer trained here with
+``tokenizers``. Their images are noise; they exist so tests and CPU demos run the production
+loading and rendering code without a model hub.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 # The real Qwen2.5 special tokens at their real ids, so token ids seen by the text encoder
@@ -35,9 +37,19 @@ TEMPLATE_PREFIX = (
     "quantity, text, spatial relationships of the objects and background:<|im_end|>\n"
     "<|im_start|>user\n"
 )
+# The same for the Qwen-Image-Edit pipelines' system prompt, which they drop as 64 tokens.
+EDIT_SYSTEM_PROMPT = (
+    "Describe the key features of the input image (color, shape, size, texture, objects, "
+    "background), then explain how the user's text instruction should alter or modify the image. "
+    "Generate a new image that meets the user's requirements while maintaining consistency with "
+    "the original input where appropriate."
+)
+EDIT_TEMPLATE_PREFIX_TOKENS = 64
+EDIT_TEMPLATE_PREFIX = f"<|im_start|>system\n{EDIT_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n"
 _CORPUS = [
     "Describe the image by detailing the color, shape, size, texture, quantity, text, "
     "spatial relationships of the objects and background:",
+    EDIT_SYSTEM_PROMPT,
     "system user assistant",
     "system\nuser\nassistant\n",
     "A clean product banner photo of a bottle on a marble table, soft studio light, "
@@ -96,27 +108,30 @@ def build_tokenizer():
         unk_token=None,
         model_max_length=131072,
     )
-    prefix = tokenizer(TEMPLATE_PREFIX)["input_ids"]
-    if len(prefix) != TEMPLATE_PREFIX_TOKENS:
-        raise RuntimeError(
-            f"tiny tokenizer encodes the prompt template prefix to {len(prefix)} tokens, "
-            f"QwenImagePipeline drops {TEMPLATE_PREFIX_TOKENS}"
-        )
+    for prefix, dropped, pipeline in (
+        (TEMPLATE_PREFIX, TEMPLATE_PREFIX_TOKENS, "QwenImagePipeline"),
+        (EDIT_TEMPLATE_PREFIX, EDIT_TEMPLATE_PREFIX_TOKENS, "QwenImageEditPlusPipeline"),
+    ):
+        tokens = len(tokenizer(prefix)["input_ids"])
+        if tokens != dropped:
+            raise RuntimeError(
+                f"tiny tokenizer encodes the prompt template prefix to {tokens} tokens, "
+                f"{pipeline} drops {dropped}"
+            )
     return tokenizer
 
 
-def build_tiny_qwen_image(directory: str | Path, *, seed: int = 0) -> Path:
-    """Write a tiny random-weight Qwen-Image pipeline to ``directory`` and return the path."""
+def _tiny_components(seed: int) -> dict:
+    """The models, scheduler and tokenizer both tiny pipelines share (Qwen-Image-Edit has
+    Qwen-Image's architecture; its text encoder's vision tower sees the source image)."""
     import torch
     from diffusers import (
         AutoencoderKLQwenImage,
         FlowMatchEulerDiscreteScheduler,
-        QwenImagePipeline,
         QwenImageTransformer2DModel,
     )
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    directory = Path(directory)
     torch.manual_seed(seed)
     transformer = QwenImageTransformer2DModel(
         patch_size=2,
@@ -177,14 +192,50 @@ def build_tiny_qwen_image(directory: str | Path, *, seed: int = 0) -> Path:
         image_token_id=151655,
         video_token_id=151656,
     )
-    text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
-    pipeline = QwenImagePipeline(
-        transformer=transformer,
-        vae=vae,
-        scheduler=scheduler,
-        text_encoder=text_encoder,
-        tokenizer=build_tokenizer(),
-    )
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "scheduler": scheduler,
+        "text_encoder": Qwen2_5_VLForConditionalGeneration(config).eval(),
+        "tokenizer": build_tokenizer(),
+    }
+
+
+def build_tiny_qwen_image(directory: str | Path, *, seed: int = 0) -> Path:
+    """Write a tiny random-weight Qwen-Image pipeline to ``directory`` and return the path."""
+    from diffusers import QwenImagePipeline
+
+    directory = Path(directory)
+    pipeline = QwenImagePipeline(**_tiny_components(seed))
     directory.mkdir(parents=True, exist_ok=True)
     pipeline.save_pretrained(directory)
+    return directory
+
+
+def build_tiny_qwen_image_edit(directory: str | Path, *, seed: int = 0) -> Path:
+    """Write a tiny random-weight Qwen-Image-Edit pipeline to ``directory``, laid out like
+    ``Qwen/Qwen-Image-Edit-2509`` (``QwenImageEditPlusPipeline``, with a ``processor`` folder
+    holding the Qwen2-VL image processor's config and the tokenizer), and return the path."""
+    from diffusers import QwenImageEditPlusPipeline
+    from transformers import Qwen2VLImageProcessorPil
+
+    from .edit_renderer import build_edit_processor
+
+    directory = Path(directory)
+    components = _tiny_components(seed)
+    # Qwen2-VL's image processor with its real defaults (14 px patches, 2x2 merges).
+    processor = build_edit_processor(
+        image_processor=Qwen2VLImageProcessorPil(), tokenizer=components["tokenizer"])
+    pipeline = QwenImageEditPlusPipeline(**components, processor=processor)
+    directory.mkdir(parents=True, exist_ok=True)
+    pipeline.save_pretrained(directory)
+    # Write the processor as the real weights ship it: transformers' Qwen2VLProcessor, its parts
+    # in their own files (save_pretrained recorded our image-only class and one combined file).
+    shutil.rmtree(directory / "processor")
+    processor.image_processor.save_pretrained(directory / "processor")
+    processor.tokenizer.save_pretrained(directory / "processor")
+    index_path = directory / "model_index.json"
+    index = json.loads(index_path.read_text())
+    index["processor"] = ["transformers", "Qwen2VLProcessor"]
+    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
     return directory

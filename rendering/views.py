@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from adstudio.files import file_redirect
 from brands.access import can, workspace_view
 
 from . import jobs, services
@@ -56,17 +56,21 @@ def template_edit(request, membership, template_id=None):
                                               f"{template.version}).")
                     return redirect("template-edit", ws=workspace.slug, template_id=template.pk)
             except ValidationError as exc:
-                form.add_error("body", exc)
+                # Field errors (a copy line) go to their field; the rest concern the body.
+                form.add_error(None if hasattr(exc, "error_dict") else "body", exc)
                 status = 400
         else:
             status = 400
     else:
         initial = {}
         if template:
-            initial = {"name": template.name, "kind": template.kind, "brand": template.brand,
-                       "body": template.body, "negative_prompt": template.negative_prompt}
+            initial = {field: getattr(template, field) for field in (
+                "name", "kind", "brand", "body", "negative_prompt", "text_mode", "headline",
+                "subline", "cta", "show_price")}
         form = PromptTemplateForm(initial=initial, workspace=workspace)
         preview_form = PreviewForm(workspace=workspace, prefix="preview")
+    if request.htmx and request.method == "POST" and "preview" in request.POST:
+        status = 200  # the live preview swaps in what it got, errors included
     return render(request, "rendering/template_form.html", {
         "template": template, "form": form, "preview_form": preview_form, "preview": preview,
         "fields": {root: sorted(names) for root, names in FIELDS.items()},
@@ -97,22 +101,12 @@ def format_list(request, membership):
 
 
 @workspace_view("workspace.view")
-def asset_detail(request, membership, asset_id):
-    asset = get_object_or_404(
-        Asset.objects.select_related("slot__product", "slot__format", "slot__campaign", "job"),
-        pk=asset_id, workspace=membership.workspace,
-    )
-    return render(request, "rendering/asset_detail.html", {"asset": asset})
-
-
-@workspace_view("workspace.view")
 def asset_file(request, membership, asset_id, variant):
+    """Send the browser on to a signed link that expires (P5), after the workspace check."""
     asset = get_object_or_404(Asset, pk=asset_id, workspace=membership.workspace)
-    name = asset.thumbnail.name if variant == "thumbnail" else asset.file.name
-    content_type = "image/webp" if variant == "thumbnail" else "image/png"
-    response = FileResponse(default_storage.open(name), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    if variant == "thumbnail":
+        return file_redirect(asset.thumbnail.name)
+    return file_redirect(asset.file.name, filename=f"asset-{asset.pk}.png")
 
 
 JOB_ACTIONS = {

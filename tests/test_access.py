@@ -30,7 +30,14 @@ def _objects_of(workspace):
     job = RenderJob.objects.create(workspace=workspace, recipe={})
     asset = Asset.objects.create(workspace=workspace, job=job, file="x.png",
                                  thumbnail="x.webp", width=1, height=1, sha256="0", recipe={})
+    from campaigns.models import Slot
+    from rendering.models import Format
+
+    slot = Slot.objects.create(campaign=campaign, product=product,
+                               format=Format.objects.get(key="gdn-medium-rectangle"))
     return {
+        "slot_id": slot.pk,
+        "member_id": MembershipFactory(workspace=workspace, role=Role.VIEWER).pk,
         "brand_id": brand.pk,
         "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
                                             height=1, sha256="0").pk,

@@ -90,7 +90,7 @@ def test_logo_upload_is_stored_and_a_corrupt_one_gets_400_with_the_reason(client
     logo = brand.logos.get()
     assert ".." not in logo.file.name and logo.file.name.startswith(
         f"ws/{admin.workspace.pk}/logos/")
-    served = client.get(url("brand-logo-file", admin, logo_id=logo.pk))
+    served = client.get(url("brand-logo-file", admin, logo_id=logo.pk), follow=True)
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     bad = client.post(upload, {"file": SimpleUploadedFile(
         "logo.png", _png()[:40], content_type="image/png")})
@@ -190,7 +190,7 @@ def test_create_campaign_generate_and_see_assets_with_recipes(client, admin, tin
         assert url("asset-thumbnail", admin, asset_id=asset.pk) in page
         detail = client.get(url("asset-detail", admin, asset_id=asset.pk)).content.decode()
         assert "Trail Tent banner" in detail and str(asset.recipe["seed"]) in detail
-        image = client.get(url("asset-file", admin, asset_id=asset.pk))
+        image = client.get(url("asset-file", admin, asset_id=asset.pk), follow=True)
         assert image["Content-Type"] == "image/png"
         with Image.open(io.BytesIO(b"".join(image.streaming_content))) as png:
             assert png.size == (asset.width, asset.height)
@@ -286,3 +286,20 @@ def test_weekly_schedule_refresh_now_history_and_stale_badge(client, admin, queu
         "currency": "USD", "features": "\n".join(product.features)})
     page = client.get(url("campaign-detail", admin, campaign_id=campaign.pk)).content.decode()
     assert "Stale" in page and "price 19.99 -&gt; 9.99" in page
+
+
+def test_editing_a_template_keeps_its_copy_and_shows_copy_errors_on_their_field(client, admin):
+    from rendering.services import prompt_template_save
+
+    template = prompt_template_save(
+        workspace=admin.workspace, name="Overlay", kind="banner", body="{{ product.name }}",
+        text_mode="overlay", headline="{{ product.name }}", cta="Shop now", show_price=True)
+    page = client.get(url("template-edit", admin, template_id=template.pk)).content.decode()
+    assert 'value="Shop now"' in page and 'value="overlay" selected' in page
+    bad = client.post(url("template-edit", admin, template_id=template.pk), {
+        "name": "Overlay", "kind": "banner", "body": "{{ product.name }}",
+        "text_mode": "overlay", "headline": "{{ product.secret }}", "cta": "Shop now",
+        "save": "1"})
+    assert bad.status_code == 400
+    form = bad.context["form"]
+    assert form.errors.get("headline") and not form.errors.get("body")

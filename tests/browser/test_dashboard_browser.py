@@ -32,6 +32,14 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
     page.click("button[name=preview]")
     assert page.locator("#preview-prompt").inner_text().startswith(
         "Trail Tent by Northwind, Ultra HD, 4K")
+    # The preview follows the body as you type (htmx), without pressing the button.
+    page.fill("#id_body", "{{ product.name }} at dawn")
+    page.wait_for_function("() => document.querySelector('#preview-prompt')"
+                           ".innerText.startsWith('Trail Tent at dawn')")
+    page.fill("#id_body", "{{ product.secret }}")
+    page.wait_for_selector("#preview .errorlist")
+    assert "secret" in page.locator("#preview .errorlist").inner_text()
+    page.fill("#id_body", "{{ product.name }} by {{ brand.name }}")
 
     # Create a campaign with two formats, press Generate, see the thumbnails.
     page.goto(f"{live_server.url}/w/{ws.slug}/campaigns/new/")
@@ -56,7 +64,7 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
 
     # The asset page shows the recipe.
     thumbnails.first.click()
-    recipe = page.locator("table").inner_text()
+    recipe = page.locator("#recipe table").inner_text()
     assert "Trail Tent by Northwind" in recipe
     asset = Asset.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
     assert f"{asset.recipe['seed']} · 2 · 4.0" in recipe  # seed · steps · true CFG

@@ -1,0 +1,31 @@
+"""/api/: the v1 REST API (workspace-scoped), its OpenAPI schema and interactive docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from .views import access, campaigns, catalog, workspaces
+
+router = SimpleRouter(use_regex_path=False)
+router.register("brands", catalog.BrandKitViewSet, basename="api-brand")
+router.register("products/imports", catalog.FeedImportViewSet, basename="api-feed-import")
+router.register("products", catalog.ProductViewSet, basename="api-product")
+router.register("templates", catalog.PromptTemplateViewSet, basename="api-template")
+router.register("formats", catalog.FormatViewSet, basename="api-format")
+router.register("campaigns", campaigns.CampaignViewSet, basename="api-campaign")
+router.register("jobs", campaigns.RenderJobViewSet, basename="api-job")
+router.register("assets", campaigns.AssetViewSet, basename="api-asset")
+router.register("audit-events", campaigns.AuditEventViewSet, basename="api-audit-event")
+router.register("tokens", access.ApiTokenViewSet, basename="api-token")
+router.register("webhooks", access.WebhookEndpointViewSet, basename="api-webhook")
+router.register("members", access.MemberViewSet, basename="api-member")
+
+urlpatterns = [
+    path("v1/workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspace-list"),
+    path("v1/workspaces/<slug:ws>/", workspaces.WorkspaceDetailView.as_view(),
+         name="api-workspace-detail"),
+    path("v1/workspaces/<slug:ws>/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

@@ -1,0 +1,353 @@
+"""API for campaigns (generate, refresh, schedules), render jobs, assets and the audit log."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from brands.models import AuditEvent
+from campaigns import export, refresh, review, services
+from campaigns.models import Campaign, RefreshSchedule
+from campaigns.selectors import review_queue
+from rendering import jobs
+from rendering.models import Asset, JobStatus, RenderJob
+
+from .. import serializers as s
+from ..idempotency import HEADER, idempotent
+from ..scoping import WorkspaceScoped
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="Any unique string (a UUID). Sending the same key and body again returns the "
+                "first response without queuing again; another body with it gives 422.")
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValidationError({name: [f"'{value}' is not a number."]}) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List campaigns", parameters=[
+        OpenApiParameter("status", str, description="draft, active or archived")]),
+    retrieve=extend_schema(summary="A campaign with its slots"),
+    create=extend_schema(summary="Create a campaign: one slot per product x format"),
+)
+class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    serializer_class = s.CampaignSerializer
+    lookup_url_kwarg = "campaign_id"
+    actions = {"create": "campaign.edit", "generate": "campaign.generate",
+               "refresh_now": "campaign.generate", "schedule:put": "campaign.edit",
+               "export": "campaign.export"}
+
+    def get_queryset(self):
+        campaigns = (Campaign.objects.filter(workspace=self.workspace)
+                     .prefetch_related("products", "formats", "templates", "slots"))
+        if self.request.query_params.get("status"):
+            campaigns = campaigns.filter(status=self.request.query_params["status"])
+        return campaigns
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.campaign_create(workspace=self.workspace, user=request.user,
+                                            **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=campaign.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Queue renders for every slot (or the given ones)",
+                   request=s.GenerateInputSerializer,
+                   parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={202: s.GenerateResultSerializer})
+    @action(detail=True, methods=["post"])
+    def generate(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        params = s.GenerateInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+
+        def run() -> Response:
+            data = params.validated_data
+            slots = None
+            if "slots" in data:
+                slots = list(campaign.slots.select_related("product", "format")
+                             .filter(pk__in=data["slots"]).order_by("id"))
+                if len(slots) != len(set(data["slots"])):
+                    raise ValidationError({"slots": ["Some slots are not in this campaign."]})
+            result = services.campaign_generate(campaign=campaign, user=request.user,
+                                                slots=slots, variants=data.get("variants"),
+                                                seed=data.get("seed"))
+            ids = [job.pk for job in result.jobs]
+            return Response({"jobs": ids, "count": len(ids)}, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, workspace=self.workspace,
+                          operation=f"campaign.generate:{campaign.pk}", run=run)
+
+    @extend_schema(summary="Refresh now: new variants for the scheduled slots, once per period",
+                   request=None, responses={200: s.RefreshResultSerializer})
+    @action(detail=True, methods=["post"], url_path="refresh")
+    def refresh_now(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        done = refresh.campaign_refresh(campaign_id=campaign.pk, trigger="manual")
+        return Response({"refreshed": done is not None,
+                         "period": done.period if done else None,
+                         "jobs_created": done.jobs_created if done else 0})
+
+    @extend_schema(methods=["GET"], summary="The campaign's refresh schedule",
+                   responses={200: s.RefreshScheduleSerializer})
+    @extend_schema(methods=["PUT"], summary="Set the campaign's refresh schedule",
+                   request=s.RefreshScheduleSerializer,
+                   responses={200: s.RefreshScheduleSerializer})
+    @action(detail=True, methods=["get", "put"])
+    def schedule(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
+            if schedule is None:
+                raise NotFound("This campaign has no refresh schedule.")
+            data = s.RefreshScheduleSerializer(schedule, context=context).data
+            data["auto_rerender_stale"] = campaign.auto_rerender_stale
+            return Response(data)
+        serializer = s.RefreshScheduleSerializer(data=request.data, context=context)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        schedule = refresh.refresh_schedule_save(
+            campaign=campaign, kind=data.get("kind", "cron"), cron=data.get("cron", ""),
+            interval_seconds=data.get("interval_seconds"), tz=data.get("timezone", "UTC"),
+            formats=data.get("formats", []), variants=data.get("variants", 1),
+            enabled=data.get("enabled", True),
+            auto_rerender_stale=data.get("auto_rerender_stale"))
+        campaign.refresh_from_db(fields=["auto_rerender_stale"])
+        result = s.RefreshScheduleSerializer(schedule, context=context).data
+        result["auto_rerender_stale"] = campaign.auto_rerender_stale
+        return Response(result)
+
+    @extend_schema(summary="A signed, expiring download link for the approved assets (ZIP)",
+                   request=None, responses={200: s.ExportLinkSerializer})
+    @action(detail=True, methods=["post"])
+    def export(self, request, *args, **kwargs):
+        link = export.campaign_export_link(campaign=self.get_object(), user=request.user)
+        return Response({"url": request.build_absolute_uri(link)})
+
+    @extend_schema(summary="Refresh history, newest first",
+                   responses={200: s.CampaignRefreshSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def refreshes(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        return Response(s.CampaignRefreshSerializer(campaign.refreshes.all()[:100],
+                                                    many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Render jobs with progress and queue position", parameters=[
+        OpenApiParameter("status", str, description="queued, running, succeeded, failed or "
+                                                    "cancelled"),
+        OpenApiParameter("campaign", int, description="Campaign id"),
+    ]),
+    retrieve=extend_schema(summary="A render job with its recipe"),
+)
+class RenderJobViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.RenderJobSerializer
+    lookup_url_kwarg = "job_id"
+    actions = {"cancel": "campaign.generate", "retry": "campaign.generate"}
+
+    def get_serializer_class(self):
+        return s.RenderJobDetailSerializer if self.action != "list" else s.RenderJobSerializer
+
+    def get_queryset(self):
+        found = (RenderJob.objects.filter(workspace=self.workspace)
+                 .select_related("slot", "asset").order_by("-id"))
+        params = self.request.query_params
+        if params.get("status"):
+            found = found.filter(status=params["status"])
+        campaign = _int_param(self.request, "campaign")
+        if campaign is not None:
+            found = found.filter(slot__campaign_id=campaign)
+        return found
+
+    def get_serializer(self, *args, **kwargs):
+        instances = args[0] if args else None
+        if instances is not None and not getattr(self, "swagger_fake_view", False):
+            listed = instances if isinstance(instances, list | tuple) else [instances]
+            queued = [j.pk for j in listed if j.status == JobStatus.QUEUED]
+            kwargs.setdefault("context", self.get_serializer_context())
+            kwargs["context"]["positions"] = (
+                jobs.queue_positions(self.workspace.pk, queued) if queued else {})
+        return super().get_serializer(*args, **kwargs)
+
+    @extend_schema(summary="Cancel: a queued job never starts; a running one stops",
+                   request=None, responses={200: s.RenderJobDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        job = jobs.job_cancel(job=self.get_object())
+        return Response(self.get_serializer(job).data)
+
+    @extend_schema(summary="Queue a failed or cancelled job again", request=None,
+                   responses={200: s.RenderJobDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, *args, **kwargs):
+        job = jobs.job_retry(job=self.get_object())
+        return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Assets, newest first", parameters=[
+        OpenApiParameter("campaign", int, description="Campaign id"),
+        OpenApiParameter("slot", int, description="Slot id"),
+        OpenApiParameter("review_state", str,
+                         description="in_review, approved, changes_requested or rejected"),
+        OpenApiParameter("live", bool, description="Only the live (shipping) assets"),
+        OpenApiParameter("stale", bool, description="Only stale (or only fresh) assets"),
+    ]),
+    retrieve=extend_schema(summary="An asset with its recipe, versions and quality checks"),
+)
+class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AssetSerializer
+    lookup_url_kwarg = "asset_id"
+    actions = {"approve": "asset.review", "request_changes": "asset.review",
+               "reject": "asset.review", "approve_bulk": "asset.review", "edit": "asset.edit"}
+
+    def get_serializer_class(self):
+        return s.AssetDetailSerializer if self.action == "retrieve" else s.AssetSerializer
+
+    def get_queryset(self):
+        found = Asset.objects.filter(workspace=self.workspace).select_related("slot")
+        params = self.request.query_params
+        campaign, slot = _int_param(self.request, "campaign"), _int_param(self.request, "slot")
+        if campaign is not None:
+            found = found.filter(slot__campaign_id=campaign)
+        if slot is not None:
+            found = found.filter(slot_id=slot)
+        if params.get("review_state"):
+            found = found.filter(review_state=params["review_state"])
+        if params.get("live") in ("true", "1"):
+            found = found.filter(is_live=True)
+        if params.get("stale") in ("true", "1", "false", "0"):
+            found = found.filter(stale_at__isnull=params["stale"] in ("false", "0"))
+        return found.order_by("-created_at", "-id")
+
+    @extend_schema(summary="Approve this version: it becomes its slot's live asset",
+                   description="Refused (403) for your own asset; refused (400) when the file "
+                               "changed since you looked (send the sha256 you saw).",
+                   request=s.ApproveInputSerializer, responses={200: s.ReviewEventSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        asset = self.get_object()  # 404 before any validation (P1)
+        params = s.ApproveInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        event = review.asset_approve(asset=asset, user=request.user,
+                                     **params.validated_data)
+        return Response(s.ReviewEventSerializer(event).data)
+
+    @extend_schema(summary="Request changes: the comment becomes a Qwen-Image-Edit job",
+                   request=s.RequestChangesInputSerializer,
+                   responses={200: s.ReviewEventSerializer})
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request, *args, **kwargs):
+        asset = self.get_object()  # 404 before any validation (P1)
+        params = s.RequestChangesInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        event = review.asset_request_changes(asset=asset, user=request.user,
+                                             **params.validated_data)
+        return Response(s.ReviewEventSerializer(event).data)
+
+    @extend_schema(summary="Reject this version (a live one is withdrawn)",
+                   request=s.RejectInputSerializer, responses={200: s.ReviewEventSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        asset = self.get_object()  # 404 before any validation (P1)
+        params = s.RejectInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        event = review.asset_reject(asset=asset, user=request.user,
+                                    **params.validated_data)
+        return Response(s.ReviewEventSerializer(event).data)
+
+    @extend_schema(summary="Edit by instruction: queues an edit job whose output is a new "
+                           "version", request=s.EditInputSerializer,
+                   responses={202: s.RenderJobDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def edit(self, request, *args, **kwargs):
+        asset = self.get_object()  # 404 before any validation (P1)
+        params = s.EditInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job = review.asset_edit(asset=asset, user=request.user, **params.validated_data)
+        job = RenderJob.objects.select_related("slot").get(pk=job.pk)
+        return Response(s.RenderJobDetailSerializer(job, context={"positions": {}}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="Review events of this asset, oldest first",
+                   responses={200: s.ReviewEventSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def reviews(self, request, *args, **kwargs):
+        events = self.get_object().review_events.select_related("user")
+        return Response(s.ReviewEventSerializer(events, many=True).data)
+
+    @extend_schema(summary="The review queue: assets waiting for review, oldest first",
+                   responses={200: s.AssetSerializer(many=True)})
+    @action(detail=False, methods=["get"], url_path="review-queue")
+    def review_queue(self, request, *args, **kwargs):
+        page = self.paginate_queryset(review_queue(self.workspace))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="Approve several assets; each is approved or says why not",
+                   request=s.BulkApproveInputSerializer,
+                   responses={200: s.BulkApproveResultSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-approve")
+    def approve_bulk(self, request, *args, **kwargs):
+        params = s.BulkApproveInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        assets = Asset.objects.filter(workspace=self.workspace, pk__in=params.validated_data[
+            "assets"])
+        approved, problems = review.assets_approve_bulk(assets=assets, user=request.user)
+        return Response({"approved": [event.asset_id for event in approved],
+                         "problems": problems})
+
+    @extend_schema(summary="The asset's PNG file",
+                   responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"], url_name="download")
+    def download(self, request, *args, **kwargs):
+        asset = self.get_object()
+        response = FileResponse(default_storage.open(asset.file.name), content_type="image/png",
+                                as_attachment=True, filename=f"asset-{asset.pk}.png")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+@extend_schema_view(list=extend_schema(summary="The workspace's audit log, newest first (admin)",
+                                       parameters=[
+    OpenApiParameter("verb", str, description="e.g. asset.approved"),
+    OpenApiParameter("object_type", str, description="e.g. asset, campaign"),
+    OpenApiParameter("object_id", int),
+]))
+class AuditEventViewSet(WorkspaceScoped, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.AuditEventSerializer
+    actions = {"list": "member.manage"}  # as on the dashboard's members page: admins only
+
+    def get_queryset(self):
+        events = AuditEvent.objects.filter(workspace=self.workspace).select_related("actor")
+        params = self.request.query_params
+        for name in ("verb", "object_type"):
+            if params.get(name):
+                events = events.filter(**{name: params[name]})
+        object_id = _int_param(self.request, "object_id")
+        if object_id is not None:
+            events = events.filter(object_id=object_id)
+        return events

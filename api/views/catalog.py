@@ -1,0 +1,293 @@
+"""API for brand kits, products (with feed import), prompt templates and formats."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from brands import services as brand_services
+from brands.feed_import import feed_import_run
+from brands.models import BrandKit, FeedImport, Product
+from brands.product_fields import ProductFieldErrors, clean_product_data
+from rendering import services as rendering_services
+from rendering.models import Format, PromptTemplate
+from rendering.prompts import compose_prompt, prompt_preview
+
+from .. import serializers as s
+from ..scoping import WorkspaceScoped
+
+UPLOAD_PARSERS = [MultiPartParser, FormParser]
+
+
+def _save_brand(**fields):
+    try:
+        return brand_services.brand_kit_save(**fields)
+    except ValidationError as exc:  # the palette is the one field the service checks
+        raise ValidationError({"palette": exc.messages}) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List brand kits"),
+    retrieve=extend_schema(summary="A brand kit with its fonts and logos"),
+    create=extend_schema(summary="Create a brand kit (admin)"),
+    partial_update=extend_schema(summary="Change a brand kit (admin); its version goes up"),
+    update=extend_schema(summary="Replace a brand kit's fields (admin)"),
+)
+class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    serializer_class = s.BrandKitSerializer
+    lookup_url_kwarg = "brand_id"
+    actions = {"create": "brand.edit", "update": "brand.edit", "partial_update": "brand.edit",
+               "fonts": "brand.edit", "logos": "brand.edit"}
+
+    def get_queryset(self):
+        return (BrandKit.objects.filter(workspace=self.workspace)
+                .prefetch_related("fonts", "logos").order_by("name"))
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        brand = _save_brand(workspace=self.workspace, **serializer.validated_data)
+        return Response(self.get_serializer(brand).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        brand = self.get_object()
+        serializer = self.get_serializer(brand, data=request.data,
+                                         partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        brand = _save_brand(workspace=self.workspace, brand=brand, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=brand.pk)).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(summary="Upload a font (TTF/OTF, checked with fontTools)",
+                   request=s.FontUploadSerializer, responses={201: s.BrandFontSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
+    def fonts(self, request, *args, **kwargs):
+        brand = self.get_object()
+        upload = s.FontUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        font = brand_services.brand_font_add(brand=brand, uploaded=upload.validated_data["file"])
+        return Response(s.BrandFontSerializer(font).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Upload a logo (PNG/WebP with transparency)",
+                   request=s.LogoUploadSerializer, responses={201: s.BrandLogoSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
+    def logos(self, request, *args, **kwargs):
+        brand = self.get_object()
+        upload = s.LogoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        logo = brand_services.brand_logo_add(brand=brand, uploaded=upload.validated_data["file"],
+                                             name=upload.validated_data.get("name", ""))
+        return Response(s.BrandLogoSerializer(logo).data, status=status.HTTP_201_CREATED)
+
+
+def _product_data(raw: dict):
+    try:
+        return clean_product_data(raw)
+    except ProductFieldErrors as exc:
+        raise ValidationError(exc.errors) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List and search products", parameters=[
+        OpenApiParameter("q", str, description="Name or SKU contains"),
+        OpenApiParameter("sku", str, description="Exactly this SKU"),
+        OpenApiParameter("currency", str, description="ISO 4217 code"),
+    ]),
+    retrieve=extend_schema(summary="A product"),
+    create=extend_schema(summary="Create a product", request=s.ProductInputSerializer,
+                         responses={201: s.ProductSerializer}),
+    partial_update=extend_schema(summary="Change a product (the fields sent)",
+                                 request=s.ProductInputSerializer,
+                                 responses={200: s.ProductSerializer}),
+)
+class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     viewsets.GenericViewSet):
+    serializer_class = s.ProductSerializer
+    lookup_url_kwarg = "product_id"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    actions = {"create": "product.edit", "partial_update": "product.edit",
+               "photos": "product.edit", "feed_import": "product.import"}
+
+    def get_queryset(self):
+        products = Product.objects.filter(workspace=self.workspace).prefetch_related("photos")
+        params = self.request.query_params
+        if params.get("q"):
+            products = products.filter(Q(name__icontains=params["q"])
+                                       | Q(sku__icontains=params["q"]))
+        if params.get("sku"):
+            products = products.filter(sku=params["sku"])
+        if params.get("currency"):
+            products = products.filter(currency=params["currency"].upper())
+        return products
+
+    def create(self, request, *args, **kwargs):
+        raw = s.ProductInputSerializer(data=request.data)
+        raw.is_valid(raise_exception=True)
+        data = _product_data(raw.validated_data)
+        if Product.objects.filter(workspace=self.workspace, sku=data.sku).exists():
+            raise ValidationError({"sku": [f"A product with SKU {data.sku} already exists."]})
+        product = brand_services.product_save(workspace=self.workspace, data=data)
+        return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        product = self.get_object()
+        raw = s.ProductInputSerializer(data=request.data, partial=True)
+        raw.is_valid(raise_exception=True)
+        current = {field: getattr(product, field) for field in s.ProductInputSerializer().fields}
+        current["price"] = str(current["price"])
+        data = _product_data({**current, **raw.validated_data})
+        if data.sku != product.sku and Product.objects.filter(
+                workspace=self.workspace, sku=data.sku).exists():
+            raise ValidationError({"sku": [f"A product with SKU {data.sku} already exists."]})
+        product = brand_services.product_save(workspace=self.workspace, product=product,
+                                              data=data)
+        return Response(s.ProductSerializer(product).data)
+
+    @extend_schema(summary="Upload a product photo", request=s.PhotoUploadSerializer,
+                   responses={201: s.ProductPhotoSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
+    def photos(self, request, *args, **kwargs):
+        product = self.get_object()
+        upload = s.PhotoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        photo = brand_services.product_photo_add(product=product,
+                                                 uploaded=upload.validated_data["file"])
+        return Response(s.ProductPhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Import a CSV feed (Merchant Center columns); returns the report",
+        description="Creates or updates products by SKU. Good rows are kept; `errors` lists "
+                    "every rejected row and why. `fatal_error` is set when the file could not "
+                    "be read at all.",
+        request=s.FeedUploadSerializer, responses={201: s.FeedImportSerializer})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=UPLOAD_PARSERS)
+    def feed_import(self, request, *args, **kwargs):
+        upload = s.FeedUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        uploaded = upload.validated_data["file"]
+        if not uploaded.name.lower().endswith((".csv", ".tsv", ".txt")):
+            raise ValidationError({"file": ["Upload a .csv file (Merchant Center column names)."]})
+        report = feed_import_run(workspace=self.workspace, user=request.user, fileobj=uploaded,
+                                 filename=uploaded.name)
+        return Response(s.FeedImportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(list=extend_schema(summary="Feed import reports, newest first"),
+                    retrieve=extend_schema(summary="One feed import report"))
+class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.FeedImportSerializer
+    lookup_url_kwarg = "import_id"
+
+    def get_queryset(self):
+        return FeedImport.objects.filter(workspace=self.workspace)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List prompt templates", parameters=[
+        OpenApiParameter("kind", str, description="banner, poster, social, story or custom")]),
+    retrieve=extend_schema(summary="A prompt template"),
+    create=extend_schema(summary="Create a prompt template (checked when saved)"),
+    update=extend_schema(summary="Replace a template; a new body is a new version"),
+    partial_update=extend_schema(summary="Change a template; a new body is a new version"),
+)
+class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            viewsets.GenericViewSet):
+    serializer_class = s.PromptTemplateSerializer
+    lookup_url_kwarg = "template_id"
+    actions = {"create": "template.edit", "update": "template.edit",
+               "partial_update": "template.edit"}
+
+    def get_queryset(self):
+        templates = PromptTemplate.objects.filter(workspace=self.workspace)
+        if self.request.query_params.get("kind"):
+            templates = templates.filter(kind=self.request.query_params["kind"])
+        return templates
+
+    def _save(self, serializer, template=None):
+        data = serializer.validated_data
+        values = {"name": data.get("name", template and template.name),
+                  "kind": data.get("kind", template and template.kind),
+                  "body": data.get("body", template and template.body),
+                  "negative_prompt": data.get("negative_prompt",
+                                              template.negative_prompt if template else ""),
+                  "brand": data.get("brand", template and template.brand)}
+        try:
+            return rendering_services.prompt_template_save(
+                workspace=self.workspace, template=template, **values)
+        except ValidationError as exc:
+            raise ValidationError({"body": exc.messages}) from exc
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        template = self._save(serializer)
+        return Response(self.get_serializer(template).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        template = self.get_object()
+        serializer = self.get_serializer(template, data=request.data,
+                                         partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        return Response(self.get_serializer(self._save(serializer, template)).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(summary="The exact prompt this template gives for a product",
+                   request=s.PreviewInputSerializer, responses={200: s.ComposedPromptSerializer})
+    @action(detail=True, methods=["post"])
+    def preview(self, request, *args, **kwargs):
+        template = self.get_object()
+        params = s.PreviewInputSerializer(data=request.data, context=self.get_serializer_context())
+        params.is_valid(raise_exception=True)
+        composed = compose_prompt(template=template, **params.validated_data)
+        return Response(s.ComposedPromptSerializer(composed).data)
+
+    @extend_schema(summary="Preview an unsaved template body for a product",
+                   operation_id="templates_preview_unsaved",
+                   request=s.UnsavedPreviewInputSerializer,
+                   responses={200: s.ComposedPromptSerializer})
+    @action(detail=False, methods=["post"], url_path="preview")
+    def preview_unsaved(self, request, *args, **kwargs):
+        params = s.UnsavedPreviewInputSerializer(data=request.data,
+                                                 context=self.get_serializer_context())
+        params.is_valid(raise_exception=True)
+        try:
+            composed = prompt_preview(workspace=self.workspace, **params.validated_data)
+        except ValidationError as exc:
+            raise ValidationError({"body": exc.messages}) from exc
+        return Response(s.ComposedPromptSerializer(composed).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Channel presets and this workspace's custom formats"),
+    retrieve=extend_schema(summary="A format"),
+    create=extend_schema(summary="Add a custom format (16 to 10000 px a side)"),
+)
+class FormatViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
+    serializer_class = s.FormatSerializer
+    lookup_url_kwarg = "format_id"
+    actions = {"create": "campaign.edit"}
+
+    def get_queryset(self):
+        return Format.objects.filter(Q(workspace=None) | Q(workspace=self.workspace))
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        fmt = rendering_services.format_create(
+            workspace=self.workspace, name=data["name"], width=data["width"],
+            height=data["height"], kind=data["kind"], channel=data.get("channel") or "Custom")
+        return Response(self.get_serializer(fmt).data, status=status.HTTP_201_CREATED)
+
+

@@ -1,0 +1,145 @@
+"""Export: a campaign's approved (live) assets as one streamed ZIP with a manifest CSV.
+
+Files are named by channel convention, ``campaign_product_format_WxH_vN.png``. The download
+is a signed link that expires (ADSTUDIO_EXPORT_LINK_SECONDS); it stays bound to the member who
+made it, who must still be allowed to export when it is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from django.utils.text import slugify
+
+from brands.access import can
+from brands.audit import audit_record
+from brands.models import Membership
+from rendering.models import Asset
+
+from .models import Campaign, ReviewAction, ReviewEvent
+from .review import asset_approval_verify
+
+_SALT = "adstudio.campaign-export"
+MANIFEST_COLUMNS = ("file", "campaign", "sku", "product", "format", "channel", "width",
+                    "height", "version", "asset_id", "sha256", "approved_by", "approved_at",
+                    "seed", "model")
+
+
+def export_filename(campaign: Campaign, asset: Asset) -> str:
+    slot = asset.slot
+    parts = [slugify(campaign.name) or f"campaign-{campaign.pk}",
+             slugify(slot.product.sku) or f"product-{slot.product_id}",
+             slot.format.key, f"{asset.width}x{asset.height}", f"v{asset.version}"]
+    return "_".join(parts) + ".png"
+
+
+def campaign_export_link(*, campaign: Campaign, user) -> str:
+    """A signed, expiring link to download the campaign's approved assets as a ZIP."""
+    membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
+    if membership is None or not can(membership, "campaign.export"):
+        raise PermissionDenied("Your role cannot export this campaign.")
+    if not Asset.objects.filter(slot__campaign=campaign, is_live=True).exists():
+        raise ValidationError("Nothing to export yet: approve at least one asset first.",
+                              code="nothing_approved")
+    with transaction.atomic():
+        audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.exported",
+                     obj=campaign)
+    token = signing.dumps({"c": campaign.pk, "u": user.pk}, salt=_SALT, compress=True)
+    return reverse("campaign-export-download", kwargs={"token": token})
+
+
+@dataclass(frozen=True)
+class ExportGrant:
+    campaign: Campaign
+    user_id: int
+
+
+def export_grant_check(*, token: str) -> ExportGrant:
+    """Who may download with this link, or why not: a tampered or expired link, another
+    workspace, or a maker who lost the right to export."""
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=settings.ADSTUDIO_EXPORT_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise PermissionDenied("This download link has expired. Make a new one.") from None
+    except signing.BadSignature:
+        raise PermissionDenied("This download link is not valid.") from None
+    campaign = Campaign.objects.select_related("workspace").filter(pk=data.get("c")).first()
+    if campaign is None:
+        raise PermissionDenied("This download link is not valid.")
+    membership = Membership.objects.filter(user_id=data.get("u"), workspace=campaign.workspace)
+    if not any(can(m, "campaign.export") for m in membership):
+        raise PermissionDenied("The person who made this link can no longer export.")
+    return ExportGrant(campaign=campaign, user_id=data["u"])
+
+
+def export_assets(campaign: Campaign) -> list[Asset]:
+    """The live assets whose files are still the approved ones (others lose their approval)."""
+    assets = list(Asset.objects.filter(slot__campaign=campaign, is_live=True)
+                  .select_related("slot__product", "slot__format")
+                  .order_by("slot__product__sku", "slot__format__key"))
+    return [asset for asset in assets if asset_approval_verify(asset=asset)]
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream that hands what zipfile wrote to the response, chunk by chunk."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+def campaign_export_stream(campaign: Campaign) -> Iterator[bytes]:
+    """The ZIP, produced while it downloads: memory stays at one file's read buffer."""
+    assets = export_assets(campaign)
+    approvals = {}
+    for event in (ReviewEvent.objects.filter(asset__in=assets, action=ReviewAction.APPROVE)
+                  .select_related("user").order_by("created_at", "id")):
+        approvals[event.asset_id] = event
+    sink = _Sink()
+    manifest = io.StringIO()
+    writer = csv.writer(manifest)
+    writer.writerow(MANIFEST_COLUMNS)
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for asset in assets:
+            name = export_filename(campaign, asset)
+            with default_storage.open(asset.file.name, "rb") as source, \
+                    archive.open(name, "w", force_zip64=True) as target:
+                for block in iter(lambda: source.read(1 << 20), b""):  # noqa: B023
+                    target.write(block)
+                    yield sink.take()
+            approval = approvals.get(asset.pk)
+            writer.writerow([
+                name, campaign.name, asset.slot.product.sku, asset.slot.product.name,
+                asset.slot.format.key, asset.slot.format.channel, asset.width, asset.height,
+                asset.version, asset.pk, asset.sha256,
+                approval.user.username if approval and approval.user else "",
+                approval.created_at.isoformat() if approval else "",
+                asset.recipe.get("seed", ""), asset.recipe.get("model", ""),
+            ])
+        archive.writestr("manifest.csv", manifest.getvalue().encode("utf-8"),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    yield sink.take()
+
+
+def export_zip_name(campaign: Campaign) -> str:
+    return f"{slugify(campaign.name) or 'campaign'}-approved.zip"

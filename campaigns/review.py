@@ -1,0 +1,334 @@
+"""Review and approval: a guarded state machine over asset versions, with an audit trail.
+
+Every transition checks the current state (an illegal move raises), runs in one transaction
+with the asset row locked, writes a review event bound to the SHA-256 of the file the reviewer
+saw and an audit row, and notifies on commit. An approval is for one file: if the file changes,
+the approval is void (P3). Nobody approves their own asset; only admins and approvers review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from brands.access import require
+from brands.audit import audit_record
+from brands.models import Membership
+from rendering.models import Asset, JobKind, JobStatus, RenderJob, ReviewState
+from rendering.recipes import new_seed
+
+from .models import ReviewAction, ReviewEvent, Slot
+
+logger = logging.getLogger(__name__)
+
+# (state, action) -> new state. Anything else is an illegal move.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (ReviewState.IN_REVIEW, ReviewAction.APPROVE): ReviewState.APPROVED,
+    (ReviewState.IN_REVIEW, ReviewAction.REQUEST_CHANGES): ReviewState.CHANGES_REQUESTED,
+    (ReviewState.IN_REVIEW, ReviewAction.REJECT): ReviewState.REJECTED,
+    # A live asset can be withdrawn; the slot then has no live asset until one is approved.
+    (ReviewState.APPROVED, ReviewAction.REJECT): ReviewState.REJECTED,
+    (ReviewState.APPROVED, ReviewAction.VOID): ReviewState.IN_REVIEW,
+}
+MAX_COMMENT = 2000
+MAX_INSTRUCTION = 1000
+MAX_CHAINED_INSTRUCTIONS = 5
+
+
+def file_sha256(name: str) -> str:
+    """The SHA-256 of a stored file as it is now (read back from storage)."""
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def asset_author_id(asset: Asset) -> int | None:
+    """Who made the asset: the user whose generate or edit request produced it."""
+    job = getattr(asset, "job", None)
+    return job.created_by_id if job is not None else None
+
+
+def _membership(user, asset: Asset) -> Membership:
+    membership = Membership.objects.filter(user=user, workspace_id=asset.workspace_id).first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of this workspace.")
+    return membership
+
+
+def _locked(asset: Asset) -> Asset:
+    # Lock only the asset row: PostgreSQL cannot lock the nullable side of the job join.
+    return Asset.objects.select_for_update(of=("self",)).select_related("job").get(pk=asset.pk)
+
+
+def _target(asset: Asset, action: str) -> str:
+    """The state ``action`` leads to from the asset's state; an illegal move raises."""
+    to_state = TRANSITIONS.get((asset.review_state, action))
+    if to_state is None:
+        raise ValidationError(
+            f"This asset is {asset.get_review_state_display().lower()}, so it cannot be "
+            f"{ReviewAction(action).label.lower()} now.", code="illegal_transition")
+    return to_state
+
+
+def _move(asset: Asset, action: str, *, user, comment: str = "", edit_job=None,
+          sha256: str | None = None) -> ReviewEvent:
+    """Apply ``action`` to the locked ``asset``."""
+    to_state = _target(asset, action)
+    from_state = asset.review_state
+    asset.review_state = to_state
+    if to_state != ReviewState.APPROVED:
+        asset.is_live = False
+    asset.save(update_fields=["review_state", "is_live"])
+    event = ReviewEvent.objects.create(
+        workspace_id=asset.workspace_id, asset=asset, action=action, from_state=from_state,
+        to_state=to_state, comment=comment, sha256=sha256 or asset.sha256, user=user,
+        edit_job=edit_job,
+    )
+    audit_record(workspace_id=asset.workspace_id, actor=user, verb=f"asset.{action}",
+                 obj=asset, data={"from": from_state, "to": to_state, "sha256": event.sha256,
+                                  "comment": comment[:200]})
+    return event
+
+
+def _clean_comment(comment: str, *, required: bool) -> str:
+    comment = (comment or "").strip()
+    if required and not comment:
+        raise ValidationError("Say what should change: the comment is required.",
+                              code="comment_required")
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError(f"Keep the comment under {MAX_COMMENT} characters.",
+                              code="comment_too_long")
+    return comment
+
+
+def asset_approve(*, asset: Asset, user, sha256: str | None = None,
+                  comment: str = "") -> ReviewEvent:
+    """Approve this asset version; it becomes its slot's live asset, replacing the previous one
+    in the same transaction.
+
+    ``sha256`` is the hash of the file the approver looked at: if the asset changed since,
+    nothing is approved. The stored file is read back and must still match.
+    """
+    comment = _clean_comment(comment, required=False)
+    with transaction.atomic():
+        asset = _locked(asset)
+        require(_membership(user, asset), "asset.review")
+        if asset_author_id(asset) == user.pk:
+            raise PermissionDenied("You made this asset, so someone else must approve it.")
+        if sha256 is not None and sha256 != asset.sha256:
+            raise ValidationError("This asset changed since you opened it. Look at it again "
+                                  "before approving.", code="stale_view")
+        if file_sha256(asset.file.name) != asset.sha256:
+            raise ValidationError("The stored file no longer matches what was rendered, so "
+                                  "it cannot be approved. Render it again.",
+                                  code="file_changed")
+        event = _move(asset, ReviewAction.APPROVE, user=user, comment=comment)
+        if asset.slot_id is not None:
+            # Unset the old live asset first: the one-live-per-slot constraint is immediate.
+            previous = list(Asset.objects.select_for_update()
+                            .filter(slot_id=asset.slot_id, is_live=True).exclude(pk=asset.pk))
+            for old in previous:
+                Asset.objects.filter(pk=old.pk).update(is_live=False)
+                ReviewEvent.objects.create(
+                    workspace_id=old.workspace_id, asset=old, action=ReviewAction.REPLACED,
+                    from_state=old.review_state, to_state=old.review_state, sha256=old.sha256,
+                    user=user, comment=f"Replaced by version {asset.version} (asset {asset.pk}).",
+                )
+            asset.is_live = True
+            asset.save(update_fields=["is_live"])
+        _emit_approved(asset)  # in the transaction: delivered only if the approval commits
+        transaction.on_commit(lambda: _after_review(event.pk))
+    return event
+
+
+def assets_approve_bulk(*, assets: Iterable[Asset], user) -> tuple[list[ReviewEvent], list[str]]:
+    """Approve several assets, each in its own transaction; returns the approvals and, for the
+    ones refused, why (an asset of one's own, one already reviewed, ...)."""
+    approved, problems = [], []
+    for asset in assets:
+        try:
+            approved.append(asset_approve(asset=asset, user=user))
+        except (ValidationError, PermissionDenied) as exc:
+            reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            problems.append(f"Asset {asset.pk}: {reason}")
+    return approved, problems
+
+
+def asset_reject(*, asset: Asset, user, comment: str) -> ReviewEvent:
+    """Reject this version (a live one is withdrawn from its slot). The comment says why."""
+    comment = _clean_comment(comment, required=True)
+    with transaction.atomic():
+        asset = _locked(asset)
+        require(_membership(user, asset), "asset.review")
+        event = _move(asset, ReviewAction.REJECT, user=user, comment=comment)
+        transaction.on_commit(lambda: _after_review(event.pk))
+    return event
+
+
+def asset_request_changes(*, asset: Asset, user, comment: str,
+                          region: Sequence[float] | None = None) -> ReviewEvent:
+    """Send the asset back: the comment becomes a Qwen-Image-Edit instruction, and the edited
+    version (a child of this one) comes back for review. The edit is made on behalf of the
+    asset's author, so the reviewer may approve the result."""
+    comment = _clean_comment(comment, required=True)
+    instruction = comment[:MAX_INSTRUCTION]
+    region = region_clean(region)
+    with transaction.atomic():
+        asset = _locked(asset)
+        require(_membership(user, asset), "asset.review")
+        _target(asset, ReviewAction.REQUEST_CHANGES)  # before queuing any edit
+        author = asset.job.created_by if asset.job_id else None
+        job = _edit_job_create(source=asset, instructions=[instruction], region=region,
+                               created_by=author)
+        event = _move(asset, ReviewAction.REQUEST_CHANGES, user=user, comment=comment,
+                      edit_job=job)
+        transaction.on_commit(lambda: _after_review(event.pk))
+    return event
+
+
+def asset_edit(*, asset: Asset, user, instruction: str,
+               region: Sequence[float] | None = None) -> RenderJob:
+    """Edit an asset by instruction ("change the sign to 'Qwen Cafe'"). Several instructions,
+    one per line, run as a chain: each makes a new version from the one before. An optional
+    region (x, y, width, height as fractions of the image) limits the edit to that area."""
+    instructions = [line.strip() for line in (instruction or "").splitlines() if line.strip()]
+    if not instructions:
+        raise ValidationError("Write an instruction, e.g. “make the background dark blue”.",
+                              code="instruction_required")
+    if len(instructions) > MAX_CHAINED_INSTRUCTIONS:
+        raise ValidationError(f"Chain at most {MAX_CHAINED_INSTRUCTIONS} instructions at once.",
+                              code="too_many_instructions")
+    if any(len(line) > MAX_INSTRUCTION for line in instructions):
+        raise ValidationError(f"Keep each instruction under {MAX_INSTRUCTION} characters.",
+                              code="instruction_too_long")
+    region = region_clean(region)
+    from rendering.jobs import quota_check
+
+    with transaction.atomic():
+        asset = Asset.objects.select_related("workspace").get(pk=asset.pk)
+        require(_membership(user, asset), "asset.edit")
+        quota_check(asset.workspace)
+        job = _edit_job_create(source=asset, instructions=instructions, region=region,
+                               created_by=user)
+        audit_record(workspace_id=asset.workspace_id, actor=user, verb="asset.edit_requested",
+                     obj=asset, data={"job": job.pk, "instructions": instructions})
+    return job
+
+
+def asset_edit_continue(*, asset: Asset, job_id: int) -> RenderJob | None:
+    """The next instruction of a chain, on the version the previous one made."""
+    job = RenderJob.objects.get(pk=job_id)
+    remaining = list(job.recipe.get("then") or [])
+    if not remaining:
+        return None
+    with transaction.atomic():
+        return _edit_job_create(source=asset, instructions=remaining,
+                                region=job.recipe.get("region"), created_by=job.created_by)
+
+
+def region_clean(region: Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    """A region as (x, y, width, height) fractions inside the image, or None (whole image)."""
+    if region is None or region == "" or region == []:
+        return None
+    try:
+        x, y, w, h = (float(v) for v in region)
+    except (TypeError, ValueError):
+        raise ValidationError("A region is four numbers: x, y, width, height (0 to 1).",
+                              code="region_invalid") from None
+    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1
+            and x + w <= 1.0001 and y + h <= 1.0001):
+        raise ValidationError("The region must lie inside the image (x, y, width, height "
+                              "between 0 and 1).", code="region_invalid")
+    return (round(x, 4), round(y, 4), round(w, 4), round(h, 4))
+
+
+def _edit_job_create(*, source: Asset, instructions: list[str], region, created_by
+                     ) -> RenderJob:
+    from rendering.jobs import jobs_publish
+
+    recipe = edit_recipe(source=source, instruction=instructions[0], region=region,
+                         then=instructions[1:])
+    job = RenderJob.objects.create(
+        workspace_id=source.workspace_id, slot_id=source.slot_id, created_by=created_by,
+        kind=JobKind.EDIT, source_asset=source, recipe=recipe, status=JobStatus.QUEUED,
+        attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
+    )
+    transaction.on_commit(lambda: jobs_publish([job.pk]))
+    return job
+
+
+def edit_recipe(*, source: Asset, instruction: str, region, then: list[str],
+                seed: int | None = None) -> dict:
+    """What an edit job needs to run again: the source version (and its file hash), the
+    instruction, region, seed, steps and guidance."""
+    return {
+        "kind": "edit",
+        "instruction": instruction,
+        "then": list(then),
+        "region": list(region) if region else None,
+        "source": {"asset": source.pk, "sha256": source.sha256, "version": source.version},
+        "seed": new_seed() if seed is None else seed,
+        "steps": settings.ADSTUDIO_EDIT_STEPS,
+        "true_cfg_scale": settings.ADSTUDIO_DEFAULT_TRUE_CFG_SCALE,
+        "negative_prompt": source.recipe.get("negative_prompt", " ") or " ",
+        "output_size": [source.width, source.height],
+        "format": source.recipe.get("format", {"dpi": None}),
+        "template": source.recipe.get("template"),
+        "brand": source.recipe.get("brand"),
+        "product": source.recipe.get("product"),
+        "input_hash": source.recipe.get("input_hash"),
+    }
+
+
+def asset_approval_verify(*, asset: Asset) -> bool:
+    """Is this approved asset's file still the one that was approved? If not, the approval is
+    void (P3): the asset leaves its slot and goes back to review. Returns whether it holds."""
+    if asset.review_state != ReviewState.APPROVED:
+        return False
+    approval = (ReviewEvent.objects.filter(asset=asset, action=ReviewAction.APPROVE)
+                .order_by("-created_at", "-id").first())
+    try:
+        current = file_sha256(asset.file.name)
+    except OSError:
+        current = ""
+    if approval is not None and current == approval.sha256 == asset.sha256:
+        return True
+    with transaction.atomic():
+        locked = _locked(asset)
+        if locked.review_state == ReviewState.APPROVED:
+            _move(locked, ReviewAction.VOID, user=None, sha256=current or "missing",
+                  comment="The file changed after approval, so the approval is void.")
+    logger.warning("approval of asset %s is void: its file changed", asset.pk)
+    return False
+
+
+def _after_review(event_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from .tasks import notify_review
+
+    try:
+        notify_review.delay(event_id)
+    except OperationalError as exc:  # an email is not worth failing a committed review
+        logger.warning("could not queue the review email for event %s: %s", event_id, exc)
+
+
+def _emit_approved(asset: Asset) -> None:
+    from api.webhooks import webhook_emit
+
+    slot = (Slot.objects.select_related("product", "format").get(pk=asset.slot_id)
+            if asset.slot_id else None)
+    webhook_emit(workspace_id=asset.workspace_id, event="asset.approved", payload={
+        "asset": asset.pk, "version": asset.version, "sha256": asset.sha256,
+        "campaign": slot.campaign_id if slot else None,
+        "product": slot.product.sku if slot else None,
+        "format": slot.format.key if slot else None,
+    })

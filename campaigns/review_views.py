@@ -1,0 +1,208 @@
+"""Dashboard pages for reviewing: the asset page, the review queue, edits and export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from brands.access import can, workspace_view
+from rendering.models import Asset, JobKind, RenderJob
+
+from . import export, review, services
+from .models import Campaign, ReviewEvent, Slot
+from .selectors import asset_lineage, review_queue
+
+QUEUE_PAGE_SIZE = 24
+
+
+def _asset_or_404(membership, asset_id):
+    return get_object_or_404(
+        Asset.objects.select_related("slot__product", "slot__format", "slot__campaign",
+                                     "job__created_by"),
+        pk=asset_id, workspace=membership.workspace)
+
+
+def _checks(asset) -> list:
+    from rendering import selectors
+
+    reader = getattr(selectors, "asset_checks", None)  # quality checks, when installed
+    return reader(asset) if reader else []
+
+
+@workspace_view("workspace.view")
+def asset_detail(request, membership, asset_id):
+    """The asset at real size and fitted, its recipe, versions, compare, checks and reviews."""
+    asset = _asset_or_404(membership, asset_id)
+    lineage = asset_lineage(asset)
+    versions = lineage.all
+    compare = None
+    if request.GET.get("compare", "").isdigit():
+        compare = next((v for v in versions if v.pk == int(request.GET["compare"])), None)
+    elif asset.parent_id:
+        compare = next((v for v in versions if v.pk == asset.parent_id), None)
+    author_id = review.asset_author_id(asset)
+    return render(request, "campaigns/asset_detail.html", {
+        "asset": asset, "versions": versions, "compare": compare,
+        "events": ReviewEvent.objects.filter(asset=asset).select_related("user", "edit_job"),
+        "edits": RenderJob.objects.filter(source_asset=asset, kind=JobKind.EDIT)
+        .exclude(status="succeeded").order_by("-created_at"),
+        "checks": _checks(asset),
+        "can_review": can(membership, "asset.review") and author_id != request.user.pk,
+        "own_asset": author_id == request.user.pk,
+        "can_edit": can(membership, "asset.edit"),
+        "next_url": request.GET.get("next", ""),
+    })
+
+
+REVIEW_ACTIONS = {
+    "approve": "Approved.",
+    "request_changes": "Sent back: the edit is being made and will come back for review.",
+    "reject": "Rejected.",
+}
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+@workspace_view("asset.review")
+def asset_review(request, membership, asset_id, action):
+    """Approve, request changes or reject one asset version."""
+    asset = _asset_or_404(membership, asset_id)
+    try:
+        if action == "approve":
+            review.asset_approve(asset=asset, user=request.user,
+                                 sha256=request.POST.get("sha256") or None,
+                                 comment=request.POST.get("comment", ""))
+        elif action == "request_changes":
+            review.asset_request_changes(asset=asset, user=request.user,
+                                         comment=request.POST.get("comment", ""),
+                                         region=_region(request))
+        else:
+            review.asset_reject(asset=asset, user=request.user,
+                                comment=request.POST.get("comment", ""))
+    except ValidationError as exc:
+        problem, done = " ".join(exc.messages), ""
+    else:
+        problem, done = "", REVIEW_ACTIONS[action]
+    if request.htmx:  # the review queue swaps the card for the outcome and moves on
+        return render(request, "campaigns/_queue_outcome.html",
+                      {"asset": asset, "problem": problem, "done": done})
+    if problem:
+        messages.error(request, problem)
+    else:
+        messages.success(request, done)
+    fallback = reverse("asset-detail", kwargs={"ws": membership.workspace.slug,
+                                               "asset_id": asset.pk})
+    return redirect(_safe_next(request, fallback))
+
+
+def _region(request):
+    values = [request.POST.get(f"region_{k}", "").strip() for k in ("x", "y", "w", "h")]
+    return values if any(values) else None
+
+
+@require_POST
+@workspace_view("asset.edit")
+def asset_edit(request, membership, asset_id):
+    """Edit by instruction (one per line for a chain), optionally in a marked region."""
+    asset = _asset_or_404(membership, asset_id)
+    try:
+        review.asset_edit(asset=asset, user=request.user,
+                          instruction=request.POST.get("instruction", ""),
+                          region=_region(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("asset-detail", ws=membership.workspace.slug, asset_id=asset.pk)
+    messages.success(request, "Editing: the new version will appear on the campaign page.")
+    return redirect("campaign-detail", ws=membership.workspace.slug,
+                    campaign_id=asset.slot.campaign_id)
+
+
+@workspace_view("workspace.view")
+def review_queue_view(request, membership):
+    """Assets waiting for review, oldest first, with keyboard shortcuts and bulk approve."""
+    page = Paginator(review_queue(membership.workspace), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "campaigns/review_queue.html", {
+        "page": page, "can_review": can(membership, "asset.review"),
+    })
+
+
+@require_POST
+@workspace_view("asset.review")
+def review_bulk_approve(request, membership):
+    """Approve the chosen assets after an explicit confirmation."""
+    ids = [int(v) for v in request.POST.getlist("asset") if v.isdigit()]
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Confirm the bulk approval first.")
+    elif not ids:
+        messages.error(request, "Choose the assets to approve.")
+    else:
+        assets = Asset.objects.filter(workspace=membership.workspace, pk__in=ids)
+        approved, problems = review.assets_approve_bulk(assets=assets, user=request.user)
+        if approved:
+            messages.success(request, f"Approved {len(approved)} asset"
+                                      f"{'s' if len(approved) != 1 else ''}.")
+        for problem in problems[:10]:
+            messages.error(request, problem)
+    return redirect("review-queue", ws=membership.workspace.slug)
+
+
+@require_POST
+@workspace_view("campaign.generate")
+def slot_regenerate(request, membership, campaign_id, slot_id):
+    """One more variant for one slot."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    slot = get_object_or_404(Slot.objects.select_related("product", "format"), pk=slot_id,
+                             campaign=campaign)
+    try:
+        services.campaign_generate(campaign=campaign, user=request.user, slots=[slot],
+                                   variants=1)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Rendering a new variant of {slot.product.name} · "
+                                  f"{slot.format.name}.")
+    return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
+
+
+@require_POST
+@workspace_view("campaign.export")
+def campaign_export(request, membership, campaign_id):
+    """Make a signed, expiring download link for the approved assets and follow it."""
+    campaign = get_object_or_404(Campaign.objects.select_related("workspace"), pk=campaign_id,
+                                 workspace=membership.workspace)
+    try:
+        link = export.campaign_export_link(campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("campaign-detail", ws=membership.workspace.slug,
+                        campaign_id=campaign.pk)
+    return redirect(link)
+
+
+def campaign_export_download(request, token):
+    """The ZIP behind a signed link (no session needed: the link is the permission)."""
+    try:
+        grant = export.export_grant_check(token=token)
+    except PermissionDenied as exc:
+        return render(request, "campaigns/export_denied.html", {"reason": str(exc)},
+                      status=403)
+    response = StreamingHttpResponse(export.campaign_export_stream(grant.campaign),
+                                     content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{export.export_zip_name(grant.campaign)}"')
+    response["Cache-Control"] = "private, no-store"
+    return response
