@@ -27,7 +27,7 @@ from brands.models import Membership
 from rendering.models import Asset
 
 from .models import Campaign, ReviewAction, ReviewEvent
-from .review import asset_approval_verify
+from .review import approved_hashes, asset_approval_verify
 
 _SALT = "adstudio.campaign-export"
 MANIFEST_COLUMNS = ("file", "campaign", "sku", "product", "format", "channel", "width",
@@ -82,12 +82,16 @@ def export_grant_check(*, token: str) -> ExportGrant:
     return ExportGrant(campaign=campaign, user_id=data["u"])
 
 
-def export_assets(campaign: Campaign) -> list[Asset]:
-    """The live assets whose files are still the approved ones (others lose their approval)."""
+def export_assets(campaign: Campaign) -> Iterator[Asset]:
+    """The live assets whose files are still the approved ones (others lose their approval),
+    each checked just before it is sent, so the download starts after the first file."""
     assets = list(Asset.objects.filter(slot__campaign=campaign, is_live=True)
                   .select_related("slot__product", "slot__format")
                   .order_by("slot__product__sku", "slot__format__key"))
-    return [asset for asset in assets if asset_approval_verify(asset=asset)]
+    hashes = approved_hashes(asset.pk for asset in assets)
+    for asset in assets:
+        if asset_approval_verify(asset=asset, approved_sha256=hashes.get(asset.pk, "")):
+            yield asset
 
 
 class _Sink(io.RawIOBase):
@@ -110,17 +114,17 @@ class _Sink(io.RawIOBase):
 
 def campaign_export_stream(campaign: Campaign) -> Iterator[bytes]:
     """The ZIP, produced while it downloads: memory stays at one file's read buffer."""
-    assets = export_assets(campaign)
     approvals = {}
-    for event in (ReviewEvent.objects.filter(asset__in=assets, action=ReviewAction.APPROVE)
+    for event in (ReviewEvent.objects.filter(asset__slot__campaign=campaign,
+                                             asset__is_live=True, action=ReviewAction.APPROVE)
                   .select_related("user").order_by("created_at", "id")):
-        approvals[event.asset_id] = event
+        approvals[event.asset_id] = event  # the latest wins
     sink = _Sink()
     manifest = io.StringIO()
     writer = csv.writer(manifest)
     writer.writerow(MANIFEST_COLUMNS)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-        for asset in assets:
+        for asset in export_assets(campaign):
             name = export_filename(campaign, asset)
             with default_storage.open(asset.file.name, "rb") as source, \
                     archive.open(name, "w", force_zip64=True) as target:

@@ -288,18 +288,29 @@ def edit_recipe(*, source: Asset, instruction: str, region, then: list[str],
     }
 
 
-def asset_approval_verify(*, asset: Asset) -> bool:
+def approved_hashes(asset_ids) -> dict[int, str]:
+    """The file hash each asset's latest approval was bound to (one query)."""
+    hashes: dict[int, str] = {}
+    for asset_id, sha256 in (ReviewEvent.objects.filter(asset_id__in=list(asset_ids),
+                                                        action=ReviewAction.APPROVE)
+                             .order_by("created_at", "id").values_list("asset_id", "sha256")):
+        hashes[asset_id] = sha256  # the latest wins
+    return hashes
+
+
+def asset_approval_verify(*, asset: Asset, approved_sha256: str | None = None) -> bool:
     """Is this approved asset's file still the one that was approved? If not, the approval is
-    void (P3): the asset leaves its slot and goes back to review. Returns whether it holds."""
+    void (P3): the asset leaves its slot and goes back to review. Returns whether it holds.
+    ``approved_sha256`` saves the lookup when the caller fetched it (approved_hashes)."""
     if asset.review_state != ReviewState.APPROVED:
         return False
-    approval = (ReviewEvent.objects.filter(asset=asset, action=ReviewAction.APPROVE)
-                .order_by("-created_at", "-id").first())
+    if approved_sha256 is None:
+        approved_sha256 = approved_hashes([asset.pk]).get(asset.pk, "")
     try:
         current = file_sha256(asset.file.name)
     except OSError:
         current = ""
-    if approval is not None and current == approval.sha256 == asset.sha256:
+    if current == approved_sha256 == asset.sha256:
         return True
     with transaction.atomic():
         locked = _locked(asset)

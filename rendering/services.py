@@ -105,6 +105,8 @@ class OutOfMemory(Exception):
 
 
 LADDER = ("normal", "vae_tiling", "cpu_offload", "group_offload")
+MODE_NAMES = {"normal": "a smaller batch", "vae_tiling": "VAE tiling",
+              "cpu_offload": "CPU offload", "group_offload": "group offload"}
 
 
 def _ladder(batch_size: int, base: str = "normal") -> list[tuple[str, int]]:
@@ -135,9 +137,9 @@ def _render_with_ladder(renderer, requests: list[RenderRequest], on_step):
                 renderer.free_memory()
                 logger.warning("out of GPU memory in mode %s (try %s): %s", mode, number + 1,
                                exc)
-        raise OutOfMemory(
-            "Out of GPU memory, even with VAE tiling and CPU offload. Use a smaller format "
-            "or a GPU with more memory.")
+        tried = " and ".join(dict.fromkeys(MODE_NAMES[mode] for mode, _ in attempts[1:]))
+        raise OutOfMemory(f"Out of GPU memory, even with {tried}. Use a smaller format or a "
+                          "GPU with more memory (docs/deploy.md: memory per GPU size).")
     finally:
         renderer.set_memory_mode(base)
 

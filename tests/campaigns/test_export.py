@@ -100,3 +100,27 @@ def test_p3_export_leaves_out_an_asset_whose_file_changed_and_voids_its_approval
     assert archive.namelist() == ["manifest.csv"]
     live.refresh_from_db()
     assert live.review_state == ReviewState.IN_REVIEW and not live.is_live
+
+
+def test_export_runs_a_fixed_number_of_queries_however_many_assets(approved):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = approved["campaign"]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as context:
+            b"".join(export.campaign_export_stream(campaign))
+        return len(context.captured_queries)
+
+    def add_live(n):
+        for i in range(n):
+            slot = Slot.objects.create(campaign=campaign, product=ProductFactory(
+                workspace=campaign.workspace), format=Format.objects.get(key="meta-feed"))
+            asset = asset_make(slot=slot, author=approved["marketer"], color=(i, 9, 9))
+            review.asset_approve(asset=asset, user=approved["approver"])
+
+    add_live(1)
+    few = queries()
+    add_live(4)
+    assert queries() == few

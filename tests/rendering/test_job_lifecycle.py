@@ -280,3 +280,23 @@ def test_concurrent_claims_take_each_job_exactly_once(catalog, queued_broker):
         thread.join()
     assert sorted(claimed) == sorted(j.pk for j in jobs)  # all of them, none twice
     assert set(RenderJob.objects.values_list("attempt", flat=True)) == {1}
+
+
+def test_the_memory_ladder_steps_down_from_the_configured_base_mode():
+    from rendering.services import _ladder
+
+    assert _ladder(1) == [("vae_tiling", 1), ("cpu_offload", 1)]
+    assert _ladder(4) == [("normal", 1), ("vae_tiling", 1)]  # split the batch first
+    assert _ladder(1, "cpu_offload") == [("group_offload", 1)]
+    assert _ladder(1, "group_offload") == []
+
+
+def test_a_renderer_starts_in_the_configured_memory_mode_and_renders(tiny_model, settings):
+    from rendering.renderer import QwenImageRenderer, RenderRequest
+
+    settings.ADSTUDIO_MEMORY_MODE = "group_offload"  # how a 24 GB card runs Qwen-Image
+    renderer = QwenImageRenderer(str(tiny_model), device="cpu", dtype_name="float32")
+    assert renderer.base_memory_mode == renderer.memory_mode == "group_offload"
+    image = renderer.render(RenderRequest(prompt="a tent", negative_prompt=" ", seed=1, steps=2,
+                                          true_cfg_scale=4.0, width=64, height=64))
+    assert image.size == (64, 64)
