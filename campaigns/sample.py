@@ -26,6 +26,7 @@ from .services import campaign_create, campaign_generate
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "brands" / "sample"
 PROMPTS_DIR = Path(settings.BASE_DIR) / "templates" / "prompts"
 WORKSPACE_SLUG = "demo"
+REVIEWER = "reviewer"
 CAMPAIGN_NAME = "Spring launch"
 FORMAT_KEYS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
 FONT_CANDIDATES = (
@@ -65,6 +66,14 @@ def seed_workspace(user) -> Workspace:
     Membership.objects.get_or_create(workspace=workspace, user=user,
                                      defaults={"role": Role.ADMIN})
     return workspace
+
+
+def seed_reviewer(workspace: Workspace, password: str):
+    """A second member who approves: nobody approves their own renders."""
+    user = seed_user(REVIEWER, password)
+    Membership.objects.get_or_create(workspace=workspace, user=user,
+                                     defaults={"role": Role.APPROVER})
+    return user
 
 
 def seed_brand(workspace: Workspace) -> BrandKit:

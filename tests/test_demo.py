@@ -20,6 +20,15 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     assert Asset.objects.count() == 12
     assert "12 renders queued" in out.getvalue()
     assert "http://127.0.0.1:8000/" in out.getvalue()
+    # A second member approves the demo's renders: nobody approves their own.
+    from django.contrib.auth import get_user_model
+
+    from campaigns.review import asset_approve
+    from campaigns.sample import REVIEWER
+
+    reviewer = get_user_model().objects.get(username=REVIEWER)
+    asset_approve(asset=Asset.objects.first(), user=reviewer)
+    assert Asset.objects.filter(is_live=True).count() == 1
 
     again = StringIO()
     with django_capture_on_commit_callbacks(execute=True):

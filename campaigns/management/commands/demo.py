@@ -40,6 +40,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         user = sample.seed_user(username, password)
         workspace = sample.seed_workspace(user)
+        sample.seed_reviewer(workspace, password)
         brand = sample.seed_brand(workspace)
         feed = sample.seed_products(workspace, user)
         sample.seed_templates(workspace)
@@ -64,5 +65,6 @@ class Command(BaseCommand):
         ))
         self.stdout.write(
             "Open the dashboard: ./dev serve, then http://127.0.0.1:8000/ "
-            f"(user '{username}', password '{password}')."
+            f"(user '{username}', password '{password}'); review and approve as "
+            f"'{sample.REVIEWER}' (same password) at /w/{workspace.slug}/review/."
         )
