@@ -371,6 +371,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Behind the proxy the client address comes from X-Forwarded-For, as for sign-in.
+    "NUM_PROXIES": ADSTUDIO_TRUSTED_PROXY_COUNT or None,
 }
 # Requests per client before 429 (P7), e.g. "600/minute" or "20/second". Tokens and sessions
 # count per user; anonymous callers per IP address.

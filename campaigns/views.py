@@ -69,8 +69,19 @@ def _detail_page(request, membership, campaign, schedule_form=None, status=200):
     slots = campaign_slots(campaign)
     coverage = {"total": len(slots), "live": sum(1 for s in slots if s.live),
                 "waiting": sum(len(s.waiting) for s in slots)}
+    # Products down, formats across: each cell is that pair's slot (or nothing).
+    formats = list({s.slot.format_id: s.slot.format for s in slots}.values())
+    formats.sort(key=lambda f: (f.channel, f.width * f.height))
+    cells: dict[int, dict[int, object]] = {}
+    products = {}
+    for view in slots:
+        products[view.slot.product_id] = view.slot.product
+        cells.setdefault(view.slot.product_id, {})[view.slot.format_id] = view
+    matrix = [(product, [cells[pid].get(f.pk) for f in formats])
+              for pid, product in products.items()]
     return render(request, "campaigns/campaign_detail.html", {
         "campaign": campaign, "slots": slots, "coverage": coverage,
+        "formats": formats, "matrix": matrix,
         "can_generate": can(membership, "campaign.generate"),
         "can_edit": can(membership, "campaign.edit"),
         "schedule": schedule,

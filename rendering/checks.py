@@ -48,6 +48,27 @@ def asset_checks_enqueue(asset_id: int) -> None:
         logger.warning("could not queue the checks of asset %s: %s", asset_id, exc)
 
 
+def asset_checks_reconcile(*, older_than_s: int = 300, window_s: int = 900) -> int:
+    """Queue the checks again for recent assets that have none (their doorbell was lost, e.g.
+    the broker was down when they were stored). Run by beat with the job reconciler; an asset
+    is retried only inside the window, so one whose checks keep failing is not retried
+    forever. Returns how many were queued."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import Asset
+
+    now = timezone.now()
+    missing = list(Asset.objects.filter(
+        created_at__lt=now - timedelta(seconds=older_than_s),
+        created_at__gte=now - timedelta(seconds=older_than_s + window_s),
+        checks__isnull=True).values_list("id", flat=True)[:500])
+    for asset_id in missing:
+        asset_checks_enqueue(asset_id)
+    return len(missing)
+
+
 def _open(name: str) -> Image.Image:
     with default_storage.open(name, "rb") as handle:
         image = Image.open(io.BytesIO(handle.read()))

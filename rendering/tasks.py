@@ -35,9 +35,13 @@ def render_job(job_id=None, *args, **kwargs) -> None:
 
 @shared_task(name="rendering.reconcile_jobs", ignore_result=True)
 def reconcile_jobs() -> None:
+    from .checks import asset_checks_reconcile
+
     report = jobs.jobs_reconcile()
     if report.requeued or report.failed or report.published:
         logger.info("reconciled render jobs: %s", report)
+    if checks := asset_checks_reconcile():
+        logger.info("queued the checks of %s assets again", checks)
 
 
 @shared_task(name="rendering.check_asset", ignore_result=True, acks_late=True)
