@@ -82,11 +82,15 @@ def test_marketer_generates_approver_reviews_edit_comes_back_and_export_download
     reviewer.locator(".queue-item a").first.click()
     reviewer.wait_for_selector("#review-panel")
     second = int(reviewer.url.split("/assets/")[1].split("/")[0])
+    # Measure the image only once it has loaded (before that it has no height).
+    reviewer.wait_for_function("() => { const i = document.getElementById('asset-image');"
+                               " return i.complete && i.naturalWidth > 0; }")
     box = reviewer.locator("#asset-image").bounding_box()
     reviewer.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
     reviewer.mouse.down()
     reviewer.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.8)
     reviewer.mouse.up()
+    assert reviewer.locator("#review-panel .region-w").input_value() != ""
     _shot(reviewer, "04-asset-review-region")
     reviewer.fill("#changes-comment", "Make the sky a deeper blue")
     reviewer.click("#request-changes")
