@@ -9,8 +9,10 @@ signed with Django's SECRET_KEY. Either way a link names one storage key, lasts
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 
 from botocore.config import Config
@@ -18,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseForbidden, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -25,6 +28,8 @@ from django.views.decorators.http import require_safe
 from storages.backends.s3 import S3Storage
 
 _SALT = "adstudio.files"
+
+logger = logging.getLogger(__name__)
 
 
 class PrivateS3Storage(S3Storage):
@@ -112,6 +117,23 @@ def file_redirect(name: str, *, filename: str | None = None) -> HttpResponseRedi
     # The browser may reuse the redirect while the link it points to is still valid.
     response["Cache-Control"] = f"private, max-age={settings.ADSTUDIO_FILE_URL_SECONDS // 2}"
     return response
+
+
+def files_delete_on_commit(names: Iterable[str]) -> None:
+    """Remove stored files once the transaction that deleted their rows commits: a rollback
+    keeps the rows, so their files must stay until then. A file that cannot be removed is
+    logged and left behind (an orphan file is harmless; a row without its file is not)."""
+    names = [name for name in names if name]
+    if names:
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError as exc:
+            logger.warning("could not remove stored file %s: %s", name, exc)
 
 
 @require_safe

@@ -237,6 +237,46 @@ class CampaignSerializer(serializers.ModelSerializer):
         return value
 
 
+class CampaignUpdateSerializer(serializers.Serializer):
+    """What can change after creation; the brand kit and language stay (a new campaign for
+    those). Adding products or formats adds slots; removing them removes their slots, refused
+    (400) when a slot already has assets."""
+
+    FIXED = ("brand", "language")
+
+    name = serializers.CharField(max_length=150)
+    starts_on = serializers.DateField(allow_null=True, required=False)
+    ends_on = serializers.DateField(allow_null=True, required=False)
+    variants_per_slot = serializers.IntegerField(min_value=1, max_value=8, required=False)
+    products = InWorkspace(queryset=Product.objects.all(), many=True, allow_empty=False,
+                           help_text="Product ids")
+    formats = InWorkspace(queryset=Format.objects.all(), many=True, presets=True,
+                          allow_empty=False,
+                          help_text="Format ids (presets or this workspace's own)")
+    templates = InWorkspace(queryset=PromptTemplate.objects.all(), many=True, required=False,
+                            help_text="Optional prompt template ids")
+
+    def validate(self, attrs):
+        campaign = self.instance
+        fixed = {key: self.initial_data[key] for key in self.FIXED
+                 if key in self.initial_data and campaign is not None}
+        if "brand" in fixed and str(fixed["brand"]) != str(campaign.brand_id):
+            raise serializers.ValidationError({"brand": [
+                "A campaign's brand kit cannot change; create a new campaign for another."]})
+        if "language" in fixed and fixed["language"] != campaign.language:
+            raise serializers.ValidationError({"language": [
+                "A campaign's language cannot change; create a new campaign for another."]})
+        return attrs
+
+    def validate_name(self, value):
+        taken = Campaign.objects.filter(workspace=self.context["workspace"], name=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("A campaign with this name already exists.")
+        return value
+
+
 class GenerateInputSerializer(serializers.Serializer):
     slots = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                   help_text="Only these slot ids (default: every slot)")

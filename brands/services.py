@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from adstudio.files import files_delete_on_commit
+
+from .audit import audit_record
 from .models import (
     BrandFont,
     BrandKit,
@@ -130,3 +135,73 @@ def product_photo_add(*, product: Product, uploaded) -> ProductPhoto:
         folder="photos", extension=image.extension, product=product, width=image.width,
         height=image.height, sha256=image.sha256,
     )
+
+
+def _names(values, limit: int = 3) -> str:
+    """'A', 'A and B', or 'A, B, C and 2 more', quoted, for a message."""
+    values = [f"“{v}”" for v in dict.fromkeys(values)]
+    if len(values) > limit:
+        return f"{', '.join(values[:limit])} and {len(values) - limit} more"
+    return " and ".join([", ".join(values[:-1]), values[-1]]) if len(values) > 1 else values[0]
+
+
+def brand_kit_delete(*, brand: BrandKit, user) -> None:
+    """Delete a brand kit with its fonts, logos and brand-only templates (their files go once
+    the deletion commits). Refused while a campaign uses the kit or one of its templates."""
+    from campaigns.models import Campaign
+
+    with transaction.atomic():
+        brand = BrandKit.objects.select_for_update().get(pk=brand.pk)
+        users = list(Campaign.objects.filter(brand=brand).values_list("name", flat=True))
+        if users:
+            raise ValidationError(
+                f"{brand.name} is the brand kit of the campaign{'s' if len(users) > 1 else ''} "
+                f"{_names(users)}. Delete those campaigns first, or keep the brand kit.",
+                code="brand_in_use")
+        template_users = list(Campaign.objects.filter(templates__brand=brand)
+                              .values_list("name", flat=True))
+        if template_users:
+            raise ValidationError(
+                f"A template of {brand.name} is chosen in the campaign"
+                f"{'s' if len(set(template_users)) > 1 else ''} {_names(template_users)}. "
+                "Remove it from those campaigns first.", code="brand_template_in_use")
+        files = [*brand.fonts.values_list("file", flat=True),
+                 *brand.logos.values_list("file", flat=True)]
+        audit_record(workspace_id=brand.workspace_id, actor=user, verb="brand.deleted",
+                     obj=brand, data={"name": brand.name, "version": brand.version})
+        try:
+            brand.delete()
+        except ProtectedError as exc:  # a campaign was created with it meanwhile
+            raise ValidationError(f"{brand.name} is used by a campaign; delete that campaign "
+                                  "first.", code="brand_in_use") from exc
+        files_delete_on_commit(files)
+
+
+def product_delete(*, product: Product, user) -> None:
+    """Delete a product with its photos (their files go once the deletion commits) and its
+    slots in campaigns. Refused while any campaign has assets of it: those are the record of
+    what was made. Its queued or running renders are cancelled."""
+    from rendering.models import Asset, JobStatus, RenderJob
+
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        # Cancel first: a render finishing now can no longer store an asset for these slots.
+        RenderJob.objects.filter(
+            slot__product=product, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).update(cancel_requested=True)
+        RenderJob.objects.filter(slot__product=product, status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED)
+        campaigns = list(Asset.objects.filter(slot__product=product)
+                         .order_by("slot__campaign__name")
+                         .values_list("slot__campaign__name", flat=True).distinct())
+        if campaigns:
+            raise ValidationError(
+                f"{product.name} ({product.sku}) has assets in the campaign"
+                f"{'s' if len(campaigns) > 1 else ''} {_names(campaigns)}. Delete "
+                f"{'those campaigns' if len(campaigns) > 1 else 'that campaign'} first, "
+                "or keep the product.", code="product_has_assets")
+        files = list(product.photos.values_list("file", flat=True))
+        audit_record(workspace_id=product.workspace_id, actor=user, verb="product.deleted",
+                     obj=product, data={"sku": product.sku, "name": product.name})
+        product.delete()
+        files_delete_on_commit(files)

@@ -109,6 +109,23 @@ def brand_upload(request, membership, brand_id, what):
                        **{f"{what}_form": form})
 
 
+@require_POST
+@workspace_view("brand.edit")
+def brand_delete(request, membership, brand_id):
+    brand = get_object_or_404(BrandKit, pk=brand_id, workspace=membership.workspace)
+    back = redirect("brand-edit", ws=membership.workspace.slug, brand_id=brand.pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion.")
+        return back
+    try:
+        services.brand_kit_delete(brand=brand, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return back
+    messages.success(request, f"Deleted the brand kit {brand.name}.")
+    return redirect("brand-list", ws=membership.workspace.slug)
+
+
 @workspace_view("workspace.view")
 def brand_logo_file(request, membership, logo_id):
     logo = get_object_or_404(BrandLogo, pk=logo_id, brand__workspace=membership.workspace)
@@ -154,6 +171,23 @@ def product_edit(request, membership, product_id=None):
         "product": product, "form": form, "photo_form": PhotoUploadForm(),
         "can_edit": can(membership, "product.edit"),
     }, status=status)
+
+
+@require_POST
+@workspace_view("product.edit")
+def product_delete(request, membership, product_id):
+    product = get_object_or_404(Product, pk=product_id, workspace=membership.workspace)
+    back = redirect("product-edit", ws=membership.workspace.slug, product_id=product.pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion.")
+        return back
+    try:
+        services.product_delete(product=product, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return back
+    messages.success(request, f"Deleted the product {product.name} ({product.sku}).")
+    return redirect("product-list", ws=membership.workspace.slug)
 
 
 @require_POST

@@ -23,6 +23,21 @@ class CampaignForm(forms.Form):
         )
 
 
+class CampaignEditForm(CampaignForm):
+    """What can change after creation: the brand kit and language stay."""
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, workspace=workspace, **kwargs)
+        del self.fields["brand"], self.fields["language"]
+
+    @staticmethod
+    def initial_for(campaign) -> dict:
+        return {"name": campaign.name, "products": list(campaign.products.all()),
+                "formats": list(campaign.formats.all()),
+                "variants_per_slot": campaign.variants_per_slot,
+                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on}
+
+
 class RefreshScheduleForm(forms.Form):
     """A refresh schedule: a preset (weekly, daily), a cron expression, or an interval."""
 

@@ -18,7 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Campaign, CampaignRefresh, RefreshSchedule, RefreshTrigger, ScheduleKind
+from .models import (
+    Campaign,
+    CampaignRefresh,
+    CampaignStatus,
+    RefreshSchedule,
+    RefreshTrigger,
+    ScheduleKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +120,13 @@ def _sync_beat_entry(schedule: RefreshSchedule) -> None:
             every=schedule.interval_seconds, period=IntervalSchedule.SECONDS)
         rule = {"interval": interval, "crontab": None}
     task, _ = PeriodicTask.objects.update_or_create(
-        name=f"refresh campaign {schedule.campaign_id}",
+        name=_beat_entry_name(schedule.campaign_id),
         defaults={
             **rule, "task": TASK_NAME, "args": json.dumps([schedule.campaign_id]),
-            "queue": "default", "enabled": schedule.enabled,
+            "queue": "default",
+            # An archived campaign keeps its schedule but is not refreshed.
+            "enabled": schedule.enabled and not Campaign.objects.filter(
+                pk=schedule.campaign_id, status=CampaignStatus.ARCHIVED).exists(),
             # A tick not run within its interval is dropped: the next one catches up.
             "expire_seconds": schedule_interval(schedule),
         },
@@ -124,6 +134,24 @@ def _sync_beat_entry(schedule: RefreshSchedule) -> None:
     if schedule.periodic_task_id != task.pk:
         schedule.periodic_task = task
         schedule.save(update_fields=["periodic_task"])
+
+
+def _beat_entry_name(campaign_id: int) -> str:
+    return f"refresh campaign {campaign_id}"
+
+
+def refresh_beat_sync(campaign: Campaign) -> None:
+    """Bring the campaign's beat entry in line with its schedule and status (archived: off)."""
+    schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
+    if schedule is not None:
+        _sync_beat_entry(schedule)
+
+
+def refresh_beat_remove(campaign_id: int) -> None:
+    """Remove the beat entry of a campaign that is being deleted."""
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name=_beat_entry_name(campaign_id)).delete()
 
 
 def campaign_refresh(*, campaign_id: int, trigger: str = RefreshTrigger.SCHEDULE,
@@ -135,7 +163,16 @@ def campaign_refresh(*, campaign_id: int, trigger: str = RefreshTrigger.SCHEDULE
     """
     from .services import campaign_generate
 
-    campaign = Campaign.objects.select_related("workspace", "brand").get(pk=campaign_id)
+    campaign = Campaign.objects.select_related("workspace", "brand").filter(
+        pk=campaign_id).first()
+    if campaign is None:  # deleted after the tick was sent
+        logger.info("campaign %s no longer exists; nothing to refresh", campaign_id)
+        return None
+    if campaign.status == CampaignStatus.ARCHIVED:
+        if trigger == RefreshTrigger.SCHEDULE:
+            return None
+        raise ValidationError(f"{campaign.name} is archived, so it is not refreshed. "
+                              "Unarchive it first.", code="campaign_archived")
     schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
     if schedule is None or (trigger == RefreshTrigger.SCHEDULE and not schedule.enabled):
         if trigger == RefreshTrigger.SCHEDULE:

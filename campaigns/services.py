@@ -1,4 +1,4 @@
-"""Campaign use cases: create a campaign, generate its renders."""
+"""Campaign use cases: create, change, archive and delete a campaign; generate its renders."""
 
 from __future__ import annotations
 
@@ -10,22 +10,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from adstudio.files import files_delete_on_commit
+from brands.audit import audit_record
 from rendering.jobs import jobs_publish, quota_check
-from rendering.models import JobStatus, PromptTemplate, RenderJob
+from rendering.models import Asset, JobStatus, PromptTemplate, RenderJob, ReviewState
 from rendering.prompts import compose_prompt
 from rendering.recipes import batch_key, compose_recipe
 
-from .models import Campaign, CampaignStatus, Slot
+from .models import Campaign, CampaignStatus, RefreshSchedule, Slot
 
 logger = logging.getLogger(__name__)
 
 
-def campaign_create(*, workspace, user, name: str, brand, products: Iterable, formats: Iterable,
-                    variants_per_slot: int = 1, language: str = "en", templates=(),
-                    starts_on=None, ends_on=None) -> Campaign:
-    """A campaign with one slot per product x format."""
-    products, formats, templates = list(products), list(formats), list(templates)
-    for obj in [brand, *products, *templates]:
+def _check_choices(workspace, *, brand=None, products, formats, templates, starts_on,
+                   ends_on) -> None:
+    for obj in [*([brand] if brand else []), *products, *templates]:
         if obj.workspace_id != workspace.id:
             raise ValidationError("Brand, products and templates must be in this workspace.")
     for fmt in formats:
@@ -35,6 +34,15 @@ def campaign_create(*, workspace, user, name: str, brand, products: Iterable, fo
         raise ValidationError("Pick at least one product and one format.")
     if starts_on and ends_on and ends_on < starts_on:
         raise ValidationError("The campaign cannot end before it starts.")
+
+
+def campaign_create(*, workspace, user, name: str, brand, products: Iterable, formats: Iterable,
+                    variants_per_slot: int = 1, language: str = "en", templates=(),
+                    starts_on=None, ends_on=None) -> Campaign:
+    """A campaign with one slot per product x format."""
+    products, formats, templates = list(products), list(formats), list(templates)
+    _check_choices(workspace, brand=brand, products=products, formats=formats,
+                   templates=templates, starts_on=starts_on, ends_on=ends_on)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             workspace=workspace, brand=brand, name=name, created_by=user,
@@ -83,6 +91,9 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
     All recipes are composed first (a template or banned-term problem changes nothing), the jobs
     are created in one transaction, and they are published to the GPU queue after it commits.
     """
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise ValidationError(f"{campaign.name} is archived, so nothing new is rendered for it. "
+                              "Unarchive it first.", code="campaign_archived")
     quota_check(campaign.workspace)
     brand = campaign.brand
     choose = _template_chooser(campaign)
@@ -114,3 +125,147 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
         # The broker only hears of jobs that exist: publish after commit.
         transaction.on_commit(lambda: jobs_publish(job_ids))
     return GenerateResult(jobs=jobs)
+
+
+CAMPAIGN_FIELDS = ("name", "starts_on", "ends_on", "variants_per_slot", "products", "formats",
+                   "templates")
+_UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def _cancel_renders(jobs) -> None:
+    """Cancel unfinished renders (call inside the transaction, before checking for assets):
+    once this commits, a render that finishes cannot store its asset any more."""
+    from django.utils import timezone
+
+    jobs.filter(status__in=_UNFINISHED).update(cancel_requested=True)
+    jobs.filter(status=JobStatus.QUEUED).update(status=JobStatus.CANCELLED,
+                                                finished_at=timezone.now())
+
+
+def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
+    """Change a campaign's name, dates, variants per slot, products, formats or templates.
+
+    New products and formats get their slots. Removing a product or format removes its slots
+    (their unfinished renders are cancelled), unless one of them already has assets: then
+    nothing changes and the error says which slots keep them.
+    """
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(of=("self",)).select_related(
+            "workspace").get(pk=campaign.pk)
+        products = list(fields.get("products", campaign.products.all()))
+        formats = list(fields.get("formats", campaign.formats.all()))
+        templates = list(fields.get("templates", campaign.templates.all()))
+        values = {key: fields.get(key, getattr(campaign, key))
+                  for key in ("name", "starts_on", "ends_on", "variants_per_slot")}
+        _check_choices(campaign.workspace, products=products, formats=formats,
+                       templates=templates, starts_on=values["starts_on"],
+                       ends_on=values["ends_on"])
+        if not 1 <= values["variants_per_slot"] <= 8:
+            raise ValidationError({"variants_per_slot": ["Choose 1 to 8 variants per slot."]})
+        if values["name"] != campaign.name and Campaign.objects.filter(
+                workspace_id=campaign.workspace_id, name=values["name"]).exists():
+            raise ValidationError({"name": ["A campaign with this name already exists."]})
+
+        wanted = {(p.pk, f.pk) for p in products for f in formats}
+        slots = list(campaign.slots.select_related("product", "format"))
+        leaving = [slot for slot in slots if (slot.product_id, slot.format_id) not in wanted]
+        if leaving:
+            _cancel_renders(RenderJob.objects.filter(slot__in=leaving))
+            _refuse_removing_slots_with_assets(leaving)
+            Slot.objects.filter(pk__in=[slot.pk for slot in leaving]).delete()
+        have = {(slot.product_id, slot.format_id) for slot in slots}
+        Slot.objects.bulk_create(Slot(campaign=campaign, product_id=p, format_id=f)
+                                 for p, f in sorted(wanted - have))
+
+        changed = [key for key, value in values.items() if getattr(campaign, key) != value]
+        for key in changed:
+            setattr(campaign, key, values[key])
+        if changed:
+            campaign.save(update_fields=changed)
+        campaign.products.set(products)
+        campaign.formats.set(formats)
+        campaign.templates.set(templates)
+        schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
+        if schedule is not None:  # a schedule only refreshes formats the campaign still has
+            schedule.formats.remove(*schedule.formats.exclude(pk__in=[f.pk for f in formats]))
+        audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.changed",
+                     obj=campaign, data={
+                         "changed": changed + [k for k in ("products", "formats", "templates")
+                                               if k in fields],
+                         "slots_added": len(wanted - have), "slots_removed": len(leaving)})
+    return campaign
+
+
+def _refuse_removing_slots_with_assets(slots: list[Slot]) -> None:
+    from django.db.models import Count
+
+    counts = dict(Asset.objects.filter(slot__in=slots).values_list("slot_id")
+                  .annotate(n=Count("id")).values_list("slot_id", "n"))
+    kept = [f"{slot.product.name} × {slot.format.name} ({counts[slot.pk]} "
+            f"asset{'s' if counts[slot.pk] > 1 else ''})" for slot in slots if slot.pk in counts]
+    if kept:
+        raise ValidationError(
+            "These slots already have assets, so their product and format must stay in the "
+            f"campaign: {'; '.join(kept[:5])}{' and more' if len(kept) > 5 else ''}. "
+            "Keep them, or start a new campaign without them.", code="slots_have_assets")
+
+
+def campaign_archive(*, campaign: Campaign, user) -> Campaign:
+    """Archive a campaign: its assets stay and can be exported, but nothing new is rendered
+    for it and its refresh schedule stops."""
+    return _campaign_set_archived(campaign, user, archived=True)
+
+
+def campaign_unarchive(*, campaign: Campaign, user) -> Campaign:
+    """Bring an archived campaign back: it can render again and its schedule resumes."""
+    return _campaign_set_archived(campaign, user, archived=False)
+
+
+def _campaign_set_archived(campaign: Campaign, user, *, archived: bool) -> Campaign:
+    from .refresh import refresh_beat_sync
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if archived == (campaign.status == CampaignStatus.ARCHIVED):
+            raise ValidationError(f"{campaign.name} is {'already' if archived else 'not'} "
+                                  "archived.", code="illegal_transition")
+        old = campaign.status
+        if archived:
+            campaign.status = CampaignStatus.ARCHIVED
+        else:
+            rendered = RenderJob.objects.filter(slot__campaign=campaign).exists()
+            campaign.status = CampaignStatus.ACTIVE if rendered else CampaignStatus.DRAFT
+        campaign.save(update_fields=["status"])
+        refresh_beat_sync(campaign)
+        audit_record(workspace_id=campaign.workspace_id, actor=user,
+                     verb="campaign.archived" if archived else "campaign.unarchived",
+                     obj=campaign, data={"from": old, "to": campaign.status})
+    return campaign
+
+
+def campaign_delete(*, campaign: Campaign, user) -> None:
+    """Delete a campaign with its slots, renders, assets and schedule; the asset files go
+    once the deletion commits. Unfinished renders are cancelled. A campaign with approved
+    assets (they may be running in ads) must be archived first."""
+    from .refresh import refresh_beat_remove
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        _cancel_renders(RenderJob.objects.filter(slot__campaign=campaign))
+        assets = Asset.objects.filter(slot__campaign=campaign)
+        approved = assets.filter(review_state=ReviewState.APPROVED).count()
+        if approved and campaign.status != CampaignStatus.ARCHIVED:
+            raise ValidationError(
+                f"{campaign.name} has {approved} approved asset{'s' if approved > 1 else ''} "
+                "that may be running in ads. Archive the campaign first, then delete it.",
+                code="campaign_has_live_assets")
+        files = [name for pair in assets.values_list("file", "thumbnail") for name in pair]
+        audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.deleted",
+                     obj=campaign, data={"name": campaign.name, "status": campaign.status,
+                                         "assets": len(files) // 2})
+        refresh_beat_remove(campaign.pk)
+        campaign.delete()
+        files_delete_on_commit(files)

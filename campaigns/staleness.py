@@ -22,6 +22,8 @@ from brands.models import Product
 from rendering.models import Asset
 from rendering.recipes import product_snapshot
 
+from .models import CampaignStatus
+
 logger = logging.getLogger(__name__)
 
 
@@ -101,18 +103,20 @@ def _follow_up(asset_ids: list[int]) -> None:
         by_campaign[asset.slot.campaign].append(asset)
     for campaign, assets in by_campaign.items():
         reasons = sorted({a.stale_reason for a in assets})
+        # An archived campaign renders nothing new (campaigns.services.campaign_generate).
+        rerender = campaign.auto_rerender_stale and campaign.status != CampaignStatus.ARCHIVED
         creator = campaign.created_by
         if creator is not None and creator.email:
             send_mail(
                 subject=f"{len(assets)} asset(s) of {campaign.name} are out of date",
                 message="These assets no longer match their inputs:\n"
                         + "\n".join(f"- {r}" for r in reasons)
-                        + ("\nThey are being rendered again." if campaign.auto_rerender_stale
+                        + ("\nThey are being rendered again." if rerender
                            else "\nOpen the campaign to render them again."),
                 from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[creator.email],
                 fail_silently=True,
             )
-        if campaign.auto_rerender_stale:
+        if rerender:
             slots = list({a.slot_id: a.slot for a in assets}.values())
             try:
                 campaign_generate(campaign=campaign, user=None, slots=slots, variants=1)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from brands.access import can, workspace_view
 
 from . import refresh, services
-from .forms import CampaignForm, RefreshScheduleForm
+from .forms import CampaignEditForm, CampaignForm, RefreshScheduleForm
 from .models import Campaign, RefreshSchedule
 from .selectors import campaign_refresh_history, campaign_slots, campaigns_with_coverage
 
@@ -140,3 +140,57 @@ def campaign_generate(request, membership, campaign_id):
     else:
         messages.success(request, f"Queued {len(result.jobs)} renders.")
     return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
+
+
+@workspace_view("campaign.edit")
+def campaign_edit(request, membership, campaign_id):
+    workspace = membership.workspace
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=workspace)
+    if request.method != "POST":
+        form = CampaignEditForm(initial=CampaignEditForm.initial_for(campaign),
+                                workspace=workspace)
+        return render(request, "campaigns/campaign_form.html",
+                      {"form": form, "campaign": campaign})
+    form = CampaignEditForm(request.POST, workspace=workspace)
+    if form.is_valid():
+        try:
+            campaign = services.campaign_update(campaign=campaign, user=request.user,
+                                                **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved {campaign.name}: {campaign.slots.count()} slots.")
+            return redirect("campaign-detail", ws=workspace.slug, campaign_id=campaign.pk)
+    return render(request, "campaigns/campaign_form.html",
+                  {"form": form, "campaign": campaign}, status=400)
+
+
+@require_POST
+@workspace_view("campaign.edit")
+def campaign_archive(request, membership, campaign_id, archived: bool):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    service = services.campaign_archive if archived else services.campaign_unarchive
+    try:
+        service(campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{'Archived' if archived else 'Unarchived'} {campaign.name}.")
+    return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
+
+
+@require_POST
+@workspace_view("campaign.edit")
+def campaign_delete(request, membership, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    back = redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion.")
+        return back
+    try:
+        services.campaign_delete(campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return back
+    messages.success(request, f"Deleted the campaign {campaign.name}.")
+    return redirect("campaign-list", ws=membership.workspace.slug)

@@ -159,8 +159,9 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
         return []
     rows = {row[0]: row for row in RenderJob.objects.filter(pk__in=[c.job_id for c in claims])
             .values_list("id", "recipe", "kind", "source_asset_id")}
-    first = rows[claims[0].job_id]
-    if first[2] == JobKind.EDIT:  # edit jobs never share a batch (no batch key)
+    first = rows.get(claims[0].job_id)  # None: deleted with its campaign since the claim
+    # Edit jobs never share a batch (no batch key).
+    if first is not None and first[2] == JobKind.EDIT:
         asset = _edit_run(claims[0], first[1], source_asset_id=first[3])
         return [asset] if asset is not None else []
     recipes = {job_id: row[1] for job_id, row in rows.items()}
@@ -207,8 +208,11 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
     from .checks import asset_checks_enqueue
     from .jobs import job_requeue_after_fault, job_settle_cancelled, job_succeed
 
-    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").get(
-        pk=claim.job_id)
+    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").filter(
+        pk=claim.job_id).first()
+    if job is None:  # its campaign or product was deleted while it rendered
+        logger.info("job %s was deleted while rendering; discarding its output", claim.job_id)
+        return None
     if job.cancel_requested:
         job_settle_cancelled(claim)
         return None
@@ -389,3 +393,25 @@ def prompt_template_save(*, workspace, name: str, kind: str, body: str,
             defaults={"body": body, "negative_prompt": negative_prompt},
         )
         return template
+
+
+def prompt_template_delete(*, template, user) -> None:
+    """Delete a prompt template with its revisions. Refused while a campaign has chosen it;
+    assets keep the prompt they were rendered from in their recipes."""
+    from brands.audit import audit_record
+
+    from .models import PromptTemplate
+
+    with transaction.atomic():
+        template = PromptTemplate.objects.select_for_update().get(pk=template.pk)
+        users = list(template.campaigns.values_list("name", flat=True))
+        if users:
+            shown = ", ".join(f"“{name}”" for name in users[:3])
+            more = f" and {len(users) - 3} more" if len(users) > 3 else ""
+            raise ValidationError(
+                f"{template.name} is chosen in the campaign{'s' if len(users) > 1 else ''} "
+                f"{shown}{more}. Remove it from {'those campaigns' if len(users) > 1 else 'it'} "
+                "first.", code="template_in_use")
+        audit_record(workspace_id=template.workspace_id, actor=user, verb="template.deleted",
+                     obj=template, data={"name": template.name, "version": template.version})
+        template.delete()

@@ -78,6 +78,23 @@ def template_edit(request, membership, template_id=None):
     }, status=status)
 
 
+@require_POST
+@workspace_view("template.edit")
+def template_delete(request, membership, template_id):
+    template = get_object_or_404(PromptTemplate, pk=template_id, workspace=membership.workspace)
+    back = redirect("template-edit", ws=membership.workspace.slug, template_id=template.pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion.")
+        return back
+    try:
+        services.prompt_template_delete(template=template, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return back
+    messages.success(request, f"Deleted the template {template.name}.")
+    return redirect("template-list", ws=membership.workspace.slug)
+
+
 @workspace_view("workspace.view")
 def format_list(request, membership):
     workspace = membership.workspace

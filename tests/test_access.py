@@ -143,14 +143,24 @@ def test_read_only_roles_cannot_change_anything(client, role):
          {"mode": "interval", "interval_minutes": 1, "timezone": "UTC", "variants": 1}),
         (reverse("campaign-refresh", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}), {}),
         (reverse("job-retry", kwargs={"ws": ws.slug, "job_id": job.pk}), {}),
+        (reverse("campaign-edit", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}),
+         {"name": "Renamed"}),
+        (reverse("campaign-archive", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}), {}),
     ]
+    template = PromptTemplateFactory(workspace=ws)
+    posts += [(reverse(name, kwargs={"ws": ws.slug, key: obj.pk}), {"confirm": "yes"})
+              for name, key, obj in [("brand-delete", "brand_id", brand),
+                                     ("product-delete", "product_id", product),
+                                     ("template-delete", "template_id", template),
+                                     ("campaign-delete", "campaign_id", campaign)]]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     product.refresh_from_db()
     brand.refresh_from_db()
     assert product.name == "Before" and brand.name != "Renamed"
     assert RenderJob.objects.get().status == "failed"  # not retried
-    assert RenderJob.objects.count() == 1 and not PromptTemplate.objects.exists()
+    assert RenderJob.objects.count() == 1 and PromptTemplate.objects.get() == template
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
     assert not campaign.refreshes.exists() and not hasattr(campaign, "refresh_schedule")
 
 

@@ -303,3 +303,69 @@ def test_editing_a_template_keeps_its_copy_and_shows_copy_errors_on_their_field(
     assert bad.status_code == 400
     form = bad.context["form"]
     assert form.errors.get("headline") and not form.errors.get("body")
+
+
+def test_delete_buttons_confirm_then_delete_or_say_why_not(client, admin):
+    from campaigns.models import Slot
+    from tests.factories import CampaignFactory, PromptTemplateFactory, asset_make
+
+    ws = admin.workspace
+    brand = BrandKitFactory(workspace=ws, name="Acme")
+    page = client.get(url("brand-edit", admin, brand_id=brand.pk)).content.decode()
+    assert url("brand-delete", admin, brand_id=brand.pk) in page and 'name="confirm"' in page
+    # Without the confirmation box nothing happens.
+    response = client.post(url("brand-delete", admin, brand_id=brand.pk), follow=True)
+    assert "Tick the box" in response.content.decode() and BrandKit.objects.exists()
+    campaign = CampaignFactory(workspace=ws, brand=brand, name="Spring")
+    response = client.post(url("brand-delete", admin, brand_id=brand.pk), {"confirm": "yes"},
+                           follow=True)
+    assert "brand kit of the campaign “Spring”" in response.content.decode()
+    product = ProductFactory(workspace=ws)
+    slot = Slot.objects.create(campaign=campaign, product=product,
+                               format=Format.objects.get(key="gdn-medium-rectangle"))
+    asset_make(slot=slot)
+    response = client.post(url("product-delete", admin, product_id=product.pk),
+                           {"confirm": "yes"}, follow=True)
+    assert "has assets in the campaign “Spring”" in response.content.decode()
+    template = PromptTemplateFactory(workspace=ws)
+    assert url("template-delete", admin, template_id=template.pk) in client.get(
+        url("template-edit", admin, template_id=template.pk)).content.decode()
+    response = client.post(url("template-delete", admin, template_id=template.pk),
+                           {"confirm": "yes"})
+    assert response.status_code == 302 and response.url == url("template-list", admin)
+    response = client.post(url("campaign-delete", admin, campaign_id=campaign.pk),
+                           {"confirm": "yes"})
+    assert response.url == url("campaign-list", admin) and not Campaign.objects.exists()
+    client.post(url("product-delete", admin, product_id=product.pk), {"confirm": "yes"})
+    client.post(url("brand-delete", admin, brand_id=brand.pk), {"confirm": "yes"})
+    assert not (Product.objects.exists() or BrandKit.objects.exists()
+                or PromptTemplate.objects.exists() or Asset.objects.exists())
+
+
+def test_campaign_edit_archive_and_unarchive(client, admin):
+    from tests.factories import CampaignFactory
+
+    ws = admin.workspace
+    products = [ProductFactory(workspace=ws) for _ in range(2)]
+    banner = Format.objects.get(key="gdn-medium-rectangle")
+    campaign = CampaignFactory(workspace=ws, name="Spring")
+    detail = client.get(url("campaign-detail", admin, campaign_id=campaign.pk)).content.decode()
+    assert url("campaign-edit", admin, campaign_id=campaign.pk) in detail
+    assert 'id="archive"' in detail and url("campaign-delete", admin,
+                                            campaign_id=campaign.pk) in detail
+    assert client.get(url("campaign-edit", admin, campaign_id=campaign.pk)).status_code == 200
+    response = client.post(url("campaign-edit", admin, campaign_id=campaign.pk), {
+        "name": "Spring sale", "products": [p.pk for p in products], "formats": [banner.pk],
+        "variants_per_slot": 2})
+    assert response.status_code == 302, response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring sale" and campaign.slots.count() == 2
+    client.post(url("campaign-archive", admin, campaign_id=campaign.pk))
+    detail = client.get(url("campaign-detail", admin, campaign_id=campaign.pk)).content.decode()
+    assert 'id="archived-note"' in detail and 'id="unarchive"' in detail
+    assert url("campaign-generate", admin, campaign_id=campaign.pk) not in detail
+    response = client.post(url("campaign-generate", admin, campaign_id=campaign.pk),
+                           follow=True)
+    assert "is archived" in response.content.decode()
+    client.post(url("campaign-unarchive", admin, campaign_id=campaign.pk))
+    assert Campaign.objects.get().status == "draft"

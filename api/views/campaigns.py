@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -17,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from adstudio.files import file_redirect
 from brands.models import AuditEvent
 from campaigns import export, refresh, review, services
 from campaigns.models import Campaign, RefreshSchedule
@@ -49,14 +47,28 @@ def _int_param(request, name: str) -> int | None:
         OpenApiParameter("status", str, description="draft, active or archived")]),
     retrieve=extend_schema(summary="A campaign with its slots"),
     create=extend_schema(summary="Create a campaign: one slot per product x format"),
+    update=extend_schema(
+        summary="Replace a campaign's name, dates, variants, products, formats and templates",
+        description=s.CampaignUpdateSerializer.__doc__, request=s.CampaignUpdateSerializer,
+        responses={200: s.CampaignSerializer}),
+    partial_update=extend_schema(
+        summary="Change a campaign (the fields sent)",
+        description=s.CampaignUpdateSerializer.__doc__, request=s.CampaignUpdateSerializer,
+        responses={200: s.CampaignSerializer}),
+    destroy=extend_schema(
+        summary="Delete a campaign with its slots, renders and assets",
+        description="Unfinished renders are cancelled. Refused (400) while it has approved "
+                    "assets, unless it is archived first."),
 )
 class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
     serializer_class = s.CampaignSerializer
     lookup_url_kwarg = "campaign_id"
-    actions = {"create": "campaign.edit", "generate": "campaign.generate",
-               "refresh_now": "campaign.generate", "schedule:put": "campaign.edit",
-               "export": "campaign.export"}
+    actions = {"create": "campaign.edit", "update": "campaign.edit",
+               "partial_update": "campaign.edit", "destroy": "campaign.edit",
+               "archive": "campaign.edit", "unarchive": "campaign.edit",
+               "generate": "campaign.generate", "refresh_now": "campaign.generate",
+               "schedule:put": "campaign.edit", "export": "campaign.export"}
 
     def get_queryset(self):
         campaigns = (Campaign.objects.filter(workspace=self.workspace)
@@ -72,6 +84,40 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
                                             **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=campaign.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+    def _fresh(self, campaign) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=campaign.pk)).data)
+
+    def update(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        params = s.CampaignUpdateSerializer(campaign, data=request.data,
+                                            partial=kwargs.get("partial", False),
+                                            context=self.get_serializer_context())
+        params.is_valid(raise_exception=True)
+        campaign = services.campaign_update(campaign=campaign, user=request.user,
+                                            **params.validated_data)
+        return self._fresh(campaign)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.campaign_delete(campaign=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Archive: assets stay, nothing new renders, the schedule stops",
+                   request=None, responses={200: s.CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, *args, **kwargs):
+        return self._fresh(services.campaign_archive(campaign=self.get_object(),
+                                                     user=request.user))
+
+    @extend_schema(summary="Unarchive: the campaign can render again and its schedule resumes",
+                   request=None, responses={200: s.CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, *args, **kwargs):
+        return self._fresh(services.campaign_unarchive(campaign=self.get_object(),
+                                                       user=request.user))
 
     @extend_schema(summary="Queue renders for every slot (or the given ones)",
                    request=s.GenerateInputSerializer,
@@ -320,15 +366,14 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
         return Response({"approved": [event.asset_id for event in approved],
                          "problems": problems})
 
-    @extend_schema(summary="The asset's PNG file",
-                   responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(summary="The asset's PNG file: a redirect to a signed link that expires",
+                   responses={302: OpenApiResponse(
+                       description="Location: a signed link to the PNG that expires; the link "
+                                   "itself needs no token.")})
     @action(detail=True, methods=["get"], url_name="download")
     def download(self, request, *args, **kwargs):
-        asset = self.get_object()
-        response = FileResponse(default_storage.open(asset.file.name), content_type="image/png",
-                                as_attachment=True, filename=f"asset-{asset.pk}.png")
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        asset = self.get_object()  # the workspace and permission checks come first
+        return file_redirect(asset.file.name, filename=f"asset-{asset.pk}.png")
 
 
 @extend_schema_view(list=extend_schema(summary="The workspace's audit log, newest first (admin)",

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from adstudio.files import file_redirect
 from brands import services as brand_services
 from brands.feed_import import feed_import_run
-from brands.models import BrandKit, FeedImport, Product
+from brands.models import BrandKit, BrandLogo, FeedImport, Product
 from brands.product_fields import ProductFieldErrors, clean_product_data
 from rendering import services as rendering_services
 from rendering.models import Format, PromptTemplate
@@ -22,6 +29,9 @@ from .. import serializers as s
 from ..scoping import WorkspaceScoped
 
 UPLOAD_PARSERS = [MultiPartParser, FormParser]
+FILE_REDIRECT = OpenApiResponse(
+    description="A redirect (Location) to a signed link to the file that expires; the link "
+                "itself needs no token.")
 
 
 def _save_brand(**fields):
@@ -37,13 +47,15 @@ def _save_brand(**fields):
     create=extend_schema(summary="Create a brand kit (admin)"),
     partial_update=extend_schema(summary="Change a brand kit (admin); its version goes up"),
     update=extend_schema(summary="Replace a brand kit's fields (admin)"),
+    destroy=extend_schema(summary="Delete a brand kit with its fonts and logos (admin)",
+                          description="Refused (400) while a campaign uses the brand kit."),
 )
 class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
     serializer_class = s.BrandKitSerializer
     lookup_url_kwarg = "brand_id"
     actions = {"create": "brand.edit", "update": "brand.edit", "partial_update": "brand.edit",
-               "fonts": "brand.edit", "logos": "brand.edit"}
+               "destroy": "brand.edit", "fonts": "brand.edit", "logos": "brand.edit"}
 
     def get_queryset(self):
         return (BrandKit.objects.filter(workspace=self.workspace)
@@ -65,6 +77,20 @@ class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        brand_services.brand_kit_delete(brand=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Download a logo file: a redirect to a signed link that expires",
+                   responses={302: FILE_REDIRECT})
+    @action(detail=True, methods=["get"], url_path="logos/<int:logo_id>/file",
+            url_name="logo-file")
+    def logo_file(self, request, *args, logo_id: int, **kwargs):
+        brand = self.get_object()  # the workspace and permission checks come first
+        logo = get_object_or_404(BrandLogo, pk=logo_id, brand=brand)
+        extension = logo.file.name.rsplit(".", 1)[-1]
+        return file_redirect(logo.file.name, filename=f"logo-{logo.pk}.{extension}")
 
     @extend_schema(summary="Upload a font (TTF/OTF, checked with fontTools)",
                    request=s.FontUploadSerializer, responses={201: s.BrandFontSerializer})
@@ -107,14 +133,17 @@ def _product_data(raw: dict):
     partial_update=extend_schema(summary="Change a product (the fields sent)",
                                  request=s.ProductInputSerializer,
                                  responses={200: s.ProductSerializer}),
+    destroy=extend_schema(summary="Delete a product with its photos and its campaign slots",
+                          description="Refused (400) while a campaign has assets of it."),
 )
 class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      viewsets.GenericViewSet):
     serializer_class = s.ProductSerializer
     lookup_url_kwarg = "product_id"
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     actions = {"create": "product.edit", "partial_update": "product.edit",
-               "photos": "product.edit", "feed_import": "product.import"}
+               "destroy": "product.edit", "photos": "product.edit",
+               "feed_import": "product.import"}
 
     def get_queryset(self):
         products = Product.objects.filter(workspace=self.workspace).prefetch_related("photos")
@@ -150,6 +179,10 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
         product = brand_services.product_save(workspace=self.workspace, product=product,
                                               data=data)
         return Response(s.ProductSerializer(product).data)
+
+    def destroy(self, request, *args, **kwargs):
+        brand_services.product_delete(product=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Upload a product photo", request=s.PhotoUploadSerializer,
                    responses={201: s.ProductPhotoSerializer})
@@ -197,13 +230,15 @@ class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
     create=extend_schema(summary="Create a prompt template (checked when saved)"),
     update=extend_schema(summary="Replace a template; a new body is a new version"),
     partial_update=extend_schema(summary="Change a template; a new body is a new version"),
+    destroy=extend_schema(summary="Delete a template with its revisions",
+                          description="Refused (400) while a campaign has chosen it."),
 )
 class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                             viewsets.GenericViewSet):
     serializer_class = s.PromptTemplateSerializer
     lookup_url_kwarg = "template_id"
     actions = {"create": "template.edit", "update": "template.edit",
-               "partial_update": "template.edit"}
+               "partial_update": "template.edit", "destroy": "template.edit"}
 
     def get_queryset(self):
         templates = PromptTemplate.objects.filter(workspace=self.workspace)
@@ -240,6 +275,10 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        rendering_services.prompt_template_delete(template=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="The exact prompt this template gives for a product",
                    request=s.PreviewInputSerializer, responses={200: s.ComposedPromptSerializer})

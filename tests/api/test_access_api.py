@@ -8,7 +8,7 @@ from api.models import WebhookEndpoint
 from api.tokens import api_token_create
 from api.urls import router
 from brands.access import PERMISSIONS
-from brands.models import BrandKit, FeedImport, Membership, Product, Role
+from brands.models import BrandKit, BrandLogo, FeedImport, Membership, Product, Role
 from campaigns.models import Campaign
 from rendering.models import Asset, Format, PromptTemplate, RenderJob
 from tests.api.conftest import ApiClient, api_for
@@ -39,6 +39,8 @@ def _objects_of(workspace) -> dict:
                                  width=1, height=1, sha256="0", recipe={})
     return {
         "brand_id": brand.pk,
+        "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
+                                            height=1, sha256="0").pk,
         "product_id": ProductFactory(workspace=workspace).pk,
         "import_id": FeedImport.objects.create(workspace=workspace, filename="f.csv").pk,
         "template_id": PromptTemplateFactory(workspace=workspace).pk,
@@ -142,9 +144,9 @@ def test_p2_every_write_names_the_permission_it_needs():
         assert needed in PERMISSIONS, needed
 
 
-_ANY_IDS = dict.fromkeys(("brand_id", "product_id", "import_id", "template_id", "format_id",
-                          "campaign_id", "job_id", "asset_id", "token_id", "webhook_id",
-                          "member_id"), 1)
+_ANY_IDS = dict.fromkeys(("brand_id", "logo_id", "product_id", "import_id", "template_id",
+                          "format_id", "campaign_id", "job_id", "asset_id", "token_id",
+                          "webhook_id", "member_id"), 1)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.APPROVER, Role.MARKETER])

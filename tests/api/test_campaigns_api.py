@@ -77,8 +77,10 @@ def test_generate_renders_and_jobs_assets_show_progress(
     assert asset["quality_checks"] == [] or "status" in asset["quality_checks"][0]
     assert asset["file_url"].endswith(f"/assets/{asset['id']}/file/")
     download = marketer.get(f"assets/{asset['id']}/download/")
-    assert download.status_code == 200 and download["Content-Type"] == "image/png"
-    assert b"".join(download.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert download.status_code == 302  # to a signed link; the web process streams nothing
+    signed = Client().get(download["Location"])
+    assert signed.status_code == 200 and signed["Content-Type"] == "image/png"
+    assert b"".join(signed.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
     slot = asset["slot"]
     assert marketer.get("assets/", {"slot": slot}).json()["count"] == 1
     assert marketer.get("assets/", {"review_state": "approved"}).json()["count"] == 0
@@ -289,3 +291,65 @@ def test_members_choose_their_own_notifications(member):
     viewer.membership.refresh_from_db()
     assert viewer.membership.notify_review_waiting is False
     assert viewer.membership.notify_reviewed is True
+
+
+def test_campaign_patch_put_add_and_remove_slots(team, catalog):
+    marketer, _, body = team
+    formats = catalog[3]
+    campaign = _campaign(marketer, body)
+    patched = marketer.patch(f"campaigns/{campaign['id']}/", {
+        "name": "Launch 2", "formats": [f.pk for f in formats[:3]], "variants_per_slot": 2})
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["name"] == "Launch 2" and len(patched.json()["slots"]) == 2 * 3
+    replaced = marketer.put(f"campaigns/{campaign['id']}/", {
+        "name": "Launch 3", "products": body["products"][:1], "formats": [formats[0].pk],
+        "starts_on": "2026-05-01", "ends_on": "2026-05-31"})
+    assert replaced.status_code == 200, replaced.json()
+    assert len(replaced.json()["slots"]) == 1 and replaced.json()["starts_on"] == "2026-05-01"
+    incomplete = marketer.put(f"campaigns/{campaign['id']}/", {"name": "Only a name"})
+    assert incomplete.status_code == 400
+    assert set(incomplete.json()["errors"]) == {"products", "formats"}
+    rebrand = marketer.patch(f"campaigns/{campaign['id']}/", {"brand": catalog[1].pk + 1})
+    assert rebrand.status_code == 400 and "brand kit cannot change" in rebrand.json()["detail"]
+
+
+def test_campaign_update_refuses_removing_slots_with_assets(team):
+    from tests.factories import asset_make
+
+    marketer, _, body = team
+    campaign = _campaign(marketer, body)
+    slot = Campaign.objects.get().slots.get(product_id=body["products"][1],
+                                            format_id=body["formats"][0])
+    asset_make(slot=slot)
+    response = marketer.patch(f"campaigns/{campaign['id']}/",
+                              {"products": body["products"][:1]})
+    assert response.status_code == 400
+    assert "already have assets" in response.json()["detail"]
+    assert Campaign.objects.get().slots.count() == 4
+
+
+def test_archive_stops_generating_and_delete_needs_archiving_when_assets_are_approved(
+        team, django_capture_on_commit_callbacks):
+    from brands.models import AuditEvent
+    from campaigns import review
+    from tests.factories import asset_make
+
+    marketer, approver, body = team
+    campaign = _campaign(marketer, body)
+    asset = asset_make(slot=Campaign.objects.get().slots.first())
+    review.asset_approve(asset=asset, user=approver.membership.user)
+    archived = marketer.post(f"campaigns/{campaign['id']}/archive/")
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    refused = marketer.post(f"campaigns/{campaign['id']}/generate/", {})
+    assert refused.status_code == 400 and "archived" in refused.json()["detail"]
+    assert marketer.post(f"campaigns/{campaign['id']}/archive/").status_code == 400
+    assert marketer.post(f"campaigns/{campaign['id']}/unarchive/").json()["status"] == "active"
+    kept = marketer.delete(f"campaigns/{campaign['id']}/")
+    assert kept.status_code == 400 and "Archive the campaign first" in kept.json()["detail"]
+    assert approver.delete(f"campaigns/{campaign['id']}/").status_code == 403
+    marketer.post(f"campaigns/{campaign['id']}/archive/")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert marketer.delete(f"campaigns/{campaign['id']}/").status_code == 204
+    assert not Campaign.objects.exists() and not Asset.objects.exists()
+    assert marketer.get(f"campaigns/{campaign['id']}/").status_code == 404
+    assert AuditEvent.objects.filter(verb="campaign.deleted").count() == 1

@@ -211,3 +211,61 @@ def test_own_token_and_member_details(admin):
     assert detail["prefix"] == token.prefix and "token" not in detail
     member = admin.get(f"members/{admin.membership.pk}/").json()
     assert member["username"] == admin.membership.user.username and member["role"] == "admin"
+
+
+def test_brand_kit_delete_is_for_admins_and_refused_while_a_campaign_uses_it(admin, member):
+    from tests.factories import CampaignFactory
+
+    brand = BrandKitFactory(workspace=admin.membership.workspace)
+    campaign = CampaignFactory(workspace=brand.workspace, brand=brand, name="Spring")
+    assert member(Role.MARKETER).delete(f"brands/{brand.pk}/").status_code == 403
+    refused = admin.delete(f"brands/{brand.pk}/")
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith(f"{brand.name} is the brand kit of the campaign")
+    campaign.delete()
+    assert admin.delete(f"brands/{brand.pk}/").status_code == 204
+    assert not BrandKit.objects.exists()
+
+
+def test_logo_file_redirects_to_a_signed_link(admin, member):
+    from django.test import Client
+
+    brand = BrandKitFactory(workspace=admin.membership.workspace)
+    logo = admin.post(f"brands/{brand.pk}/logos/", {
+        "file": SimpleUploadedFile("logo.png", png(transparent_logo()))}, files=True).json()
+    response = member(Role.VIEWER).get(f"brands/{brand.pk}/logos/{logo['id']}/file/")
+    assert response.status_code == 302
+    signed = Client().get(response["Location"])
+    assert signed.status_code == 200 and signed["Content-Type"] == "image/png"
+    other = BrandKitFactory(workspace=brand.workspace)
+    assert admin.get(f"brands/{other.pk}/logos/{logo['id']}/file/").status_code == 404
+
+
+def test_product_delete_names_the_campaign_that_has_its_assets(marketer, member):
+    from campaigns.models import Slot
+    from tests.factories import CampaignFactory, asset_make
+
+    product = ProductFactory(workspace=marketer.membership.workspace, name="Trail Shoe")
+    campaign = CampaignFactory(workspace=product.workspace, name="Spring")
+    slot = Slot.objects.create(campaign=campaign, product=product,
+                               format=Format.objects.get(key="gdn-medium-rectangle"))
+    asset = asset_make(slot=slot)
+    assert member(Role.VIEWER).delete(f"products/{product.pk}/").status_code == 403
+    refused = marketer.delete(f"products/{product.pk}/")
+    assert refused.status_code == 400 and "“Spring”" in refused.json()["detail"]
+    asset.delete()
+    assert marketer.delete(f"products/{product.pk}/").status_code == 204
+    assert not Product.objects.exists() and not Slot.objects.exists()
+
+
+def test_template_delete_is_refused_while_a_campaign_chose_it(marketer):
+    from tests.factories import CampaignFactory, PromptTemplateFactory
+
+    template = PromptTemplateFactory(workspace=marketer.membership.workspace)
+    campaign = CampaignFactory(workspace=template.workspace, name="Spring")
+    campaign.templates.add(template)
+    refused = marketer.delete(f"templates/{template.pk}/")
+    assert refused.status_code == 400 and "“Spring”" in refused.json()["detail"]
+    campaign.templates.clear()
+    assert marketer.delete(f"templates/{template.pk}/").status_code == 204
+    assert not PromptTemplate.objects.exists()

@@ -95,3 +95,23 @@ def test_banned_term_in_the_composed_prompt_is_refused():
 def test_unsupported_language_is_refused_with_the_choices():
     with pytest.raises(ValidationError, match="Use one of: en, zh"):
         _compose("{{ product.name }}", language="xx")
+
+
+def test_a_template_a_campaign_chose_cannot_be_deleted():
+    from brands.models import AuditEvent
+    from rendering.services import prompt_template_delete
+    from tests.factories import CampaignFactory
+
+    workspace = WorkspaceFactory()
+    template = prompt_template_save(workspace=workspace, name="t", kind="banner", body="x")
+    campaign = CampaignFactory(workspace=workspace, name="Spring")
+    campaign.templates.add(template)
+    with pytest.raises(ValidationError, match="chosen in the campaign “Spring”"):
+        prompt_template_delete(template=template, user=None)
+    assert PromptTemplate.objects.filter(pk=template.pk).exists()
+    campaign.templates.clear()
+    prompt_template_delete(template=template, user=None)
+    assert not PromptTemplate.objects.exists()
+    event = AuditEvent.objects.get()
+    assert (event.verb, event.object_id, event.data["name"]) == ("template.deleted",
+                                                                  template.pk, "t")
