@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from adstudio.confirm import delete_confirmed
 from adstudio.files import file_redirect
 
 from . import services
@@ -113,17 +115,12 @@ def brand_upload(request, membership, brand_id, what):
 @workspace_view("brand.edit")
 def brand_delete(request, membership, brand_id):
     brand = get_object_or_404(BrandKit, pk=brand_id, workspace=membership.workspace)
-    back = redirect("brand-edit", ws=membership.workspace.slug, brand_id=brand.pk)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the box to confirm the deletion.")
-        return back
-    try:
-        services.brand_kit_delete(brand=brand, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return back
-    messages.success(request, f"Deleted the brand kit {brand.name}.")
-    return redirect("brand-list", ws=membership.workspace.slug)
+    ws = membership.workspace.slug
+    return delete_confirmed(
+        request, delete=lambda: services.brand_kit_delete(brand=brand, user=request.user),
+        back=reverse("brand-edit", kwargs={"ws": ws, "brand_id": brand.pk}),
+        done=reverse("brand-list", kwargs={"ws": ws}),
+        message=f"Deleted the brand kit {brand.name}.")
 
 
 @workspace_view("workspace.view")
@@ -177,17 +174,12 @@ def product_edit(request, membership, product_id=None):
 @workspace_view("product.edit")
 def product_delete(request, membership, product_id):
     product = get_object_or_404(Product, pk=product_id, workspace=membership.workspace)
-    back = redirect("product-edit", ws=membership.workspace.slug, product_id=product.pk)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the box to confirm the deletion.")
-        return back
-    try:
-        services.product_delete(product=product, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return back
-    messages.success(request, f"Deleted the product {product.name} ({product.sku}).")
-    return redirect("product-list", ws=membership.workspace.slug)
+    ws = membership.workspace.slug
+    return delete_confirmed(
+        request, delete=lambda: services.product_delete(product=product, user=request.user),
+        back=reverse("product-edit", kwargs={"ws": ws, "product_id": product.pk}),
+        done=reverse("product-list", kwargs={"ws": ws}),
+        message=f"Deleted the product {product.name} ({product.sku}).")
 
 
 @require_POST

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from brands.access import require
+from brands.access import can, require
 from brands.audit import audit_record
 from brands.models import Membership
 from rendering.models import Asset, JobKind, JobStatus, RenderJob, ReviewState
@@ -54,6 +54,11 @@ def asset_author_id(asset: Asset) -> int | None:
     """Who made the asset: the user whose generate or edit request produced it."""
     job = getattr(asset, "job", None)
     return job.created_by_id if job is not None else None
+
+
+def asset_may_approve(*, asset: Asset, membership: Membership) -> bool:
+    """A reviewer's role, and not the asset's author (P2)."""
+    return can(membership, "asset.review") and asset_author_id(asset) != membership.user_id
 
 
 def _membership(user, asset: Asset) -> Membership:
@@ -120,8 +125,9 @@ def asset_approve(*, asset: Asset, user, sha256: str | None = None,
     comment = _clean_comment(comment, required=False)
     with transaction.atomic():
         asset = _locked(asset)
-        require(_membership(user, asset), "asset.review")
-        if asset_author_id(asset) == user.pk:
+        membership = _membership(user, asset)
+        require(membership, "asset.review")
+        if not asset_may_approve(asset=asset, membership=membership):
             raise PermissionDenied("You made this asset, so someone else must approve it.")
         if sha256 is not None and sha256 != asset.sha256:
             raise ValidationError("This asset changed since you opened it. Look at it again "

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from brands.access import can, workspace_view
 from rendering.models import Asset, JobKind, RenderJob
+from rendering.selectors import asset_checks
 
 from . import export, review, services
 from .models import Campaign, ReviewEvent, Slot
@@ -28,13 +29,6 @@ def _asset_or_404(membership, asset_id):
         pk=asset_id, workspace=membership.workspace)
 
 
-def _checks(asset) -> list:
-    from rendering import selectors
-
-    reader = getattr(selectors, "asset_checks", None)  # quality checks, when installed
-    return reader(asset) if reader else []
-
-
 @workspace_view("workspace.view")
 def asset_detail(request, membership, asset_id):
     """The asset at real size and fitted, its recipe, versions, compare, checks and reviews."""
@@ -46,15 +40,14 @@ def asset_detail(request, membership, asset_id):
         compare = next((v for v in versions if v.pk == int(request.GET["compare"])), None)
     elif asset.parent_id:
         compare = next((v for v in versions if v.pk == asset.parent_id), None)
-    author_id = review.asset_author_id(asset)
     return render(request, "campaigns/asset_detail.html", {
         "asset": asset, "versions": versions, "compare": compare,
         "events": ReviewEvent.objects.filter(asset=asset).select_related("user", "edit_job"),
         "edits": RenderJob.objects.filter(source_asset=asset, kind=JobKind.EDIT)
         .exclude(status="succeeded").order_by("-created_at"),
-        "checks": _checks(asset),
-        "can_review": can(membership, "asset.review") and author_id != request.user.pk,
-        "own_asset": author_id == request.user.pk,
+        "checks": asset_checks(asset),
+        "can_review": review.asset_may_approve(asset=asset, membership=membership),
+        "own_asset": review.asset_author_id(asset) == request.user.pk,
         "can_edit": can(membership, "asset.edit"),
         "next_url": request.GET.get("next", ""),
     })

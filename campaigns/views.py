@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from adstudio.confirm import delete_confirmed
 from brands.access import can, workspace_view
 
 from . import refresh, services
@@ -183,14 +185,9 @@ def campaign_archive(request, membership, campaign_id, archived: bool):
 @workspace_view("campaign.edit")
 def campaign_delete(request, membership, campaign_id):
     campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
-    back = redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the box to confirm the deletion.")
-        return back
-    try:
-        services.campaign_delete(campaign=campaign, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return back
-    messages.success(request, f"Deleted the campaign {campaign.name}.")
-    return redirect("campaign-list", ws=membership.workspace.slug)
+    ws = membership.workspace.slug
+    return delete_confirmed(
+        request, delete=lambda: services.campaign_delete(campaign=campaign, user=request.user),
+        back=reverse("campaign-detail", kwargs={"ws": ws, "campaign_id": campaign.pk}),
+        done=reverse("campaign-list", kwargs={"ws": ws}),
+        message=f"Deleted the campaign {campaign.name}.")

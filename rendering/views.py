@@ -8,8 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from adstudio.confirm import delete_confirmed
 from adstudio.files import file_redirect
 from brands.access import can, workspace_view
 
@@ -82,17 +84,13 @@ def template_edit(request, membership, template_id=None):
 @workspace_view("template.edit")
 def template_delete(request, membership, template_id):
     template = get_object_or_404(PromptTemplate, pk=template_id, workspace=membership.workspace)
-    back = redirect("template-edit", ws=membership.workspace.slug, template_id=template.pk)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the box to confirm the deletion.")
-        return back
-    try:
-        services.prompt_template_delete(template=template, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return back
-    messages.success(request, f"Deleted the template {template.name}.")
-    return redirect("template-list", ws=membership.workspace.slug)
+    ws = membership.workspace.slug
+    return delete_confirmed(
+        request,
+        delete=lambda: services.prompt_template_delete(template=template, user=request.user),
+        back=reverse("template-edit", kwargs={"ws": ws, "template_id": template.pk}),
+        done=reverse("template-list", kwargs={"ws": ws}),
+        message=f"Deleted the template {template.name}.")
 
 
 @workspace_view("workspace.view")
