@@ -17,11 +17,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ADSTUDIO_VAR_DIR=/var/lib/adstudio \
     HF_HOME=/models/huggingface
 
-# Fonts for the typography layer (Noto CJK: ADSTUDIO_FALLBACK_FONT) and the sample brand;
-# libGL and GLib for OpenCV (RapidOCR).
+# Fonts for the typography layer's per-character fallback (ADSTUDIO_FALLBACK_FONTS: Noto CJK,
+# Noto Sans Arabic and Hebrew from fonts-noto-core, DejaVu, Noto Color Emoji, Symbola) and the
+# sample brand; libGL and GLib for OpenCV (RapidOCR).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        fonts-dejavu-core fonts-liberation fonts-noto-cjk libgl1 libglib2.0-0 \
+        fonts-dejavu-core fonts-liberation fonts-noto-cjk fonts-noto-core \
+        fonts-noto-color-emoji fonts-symbola libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

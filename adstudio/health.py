@@ -1,7 +1,9 @@
 """GET /healthz: can this web process reach the database, the broker and storage?
 
 200 with each check "ok", or 503 naming what failed (for load balancers and monitoring; it
-says nothing about any workspace).
+says nothing about any workspace). ``render`` says whether any GPU worker can render now; it
+does not fail the web's health (the dashboard works without GPUs) unless the caller asks for
+it with ``?require=render`` (for monitoring the render fleet: F14).
 """
 
 from __future__ import annotations
@@ -59,4 +61,23 @@ def healthz(request):
         except (DatabaseError, OperationalError, OSError) as exc:
             results[name] = f"failed: {type(exc).__name__}"
         healthy = healthy and results[name] in ("ok", "in-process")
-    return JsonResponse({"healthy": healthy, **results}, status=200 if healthy else 503)
+    try:
+        render = _render()
+    except DatabaseError as exc:
+        render = {"can_render": False, "summary": f"failed: {type(exc).__name__}"}
+    if request.GET.get("require") == "render":
+        healthy = healthy and render["can_render"]
+    return JsonResponse({"healthy": healthy, **results, "render": render["summary"]},
+                        status=200 if healthy else 503)
+
+
+def _render() -> dict:
+    from django.utils import timezone
+
+    from rendering.models import Worker
+    from rendering.selectors import render_capacity, worker_state
+
+    now = timezone.now()
+    return render_capacity([worker_state(w, now=now) for w in
+                            Worker.objects.filter(queues__contains="gpu")
+                            .order_by("-last_seen_at")[:200]])

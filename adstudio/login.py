@@ -26,17 +26,9 @@ from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from adstudio.addresses import client_address
+
 logger = logging.getLogger(__name__)
-
-
-def client_address(request) -> str:
-    """The caller's address: REMOTE_ADDR, or the entry the last trusted proxy appended."""
-    hops = settings.ADSTUDIO_TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if part.strip()]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _counters(request, username: str) -> list[tuple[str, int]]:

@@ -8,6 +8,9 @@ random-weight model); set means the real service.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from adstudio.secret_key import PUBLISHED_KEYS, secret_key_read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -20,14 +23,19 @@ VAR_DIR = Path(env.str("ADSTUDIO_VAR_DIR", default=str(BASE_DIR / "var")))
 # key required (`manage.py check --deploy` is clean then; a test proves it).
 PRODUCTION = env.bool("ADSTUDIO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-_DEV_SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY"
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY)
-if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or DEBUG):
-    from django.core.exceptions import ImproperlyConfigured
-
+# Unset outside production: a random key of this install's own, made on first start and kept
+# in VAR_DIR/secret_key (RELIABILITY.md P11); a key published with AdStudio is never used.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if SECRET_KEY in PUBLISHED_KEYS:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a value published with AdStudio, so anyone could forge file and "
+        "export links: set it to 50+ random characters, or unset it outside production.")
+if PRODUCTION and (len(SECRET_KEY) < 50 or DEBUG):
     raise ImproperlyConfigured(
         "ADSTUDIO_PRODUCTION=1 needs DJANGO_SECRET_KEY set to 50+ random characters and "
         "DJANGO_DEBUG off.")
+if not SECRET_KEY:
+    SECRET_KEY = secret_key_read_or_create(path=VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -43,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "adstudio",  # project-wide tasks and commands: the orphan file sweeper
     "brands",
     "rendering",
     "campaigns",
@@ -140,6 +149,11 @@ STORAGES = {
 # Stored files are reached only by signed links that expire after this long (RELIABILITY.md
 # P5; adstudio/files.py): presigned S3 URLs, or links signed with DJANGO_SECRET_KEY.
 ADSTUDIO_FILE_URL_SECONDS = env.int("ADSTUDIO_FILE_URL_SECONDS", default=300)
+# A stored file no row points at (its writer was killed before the row committed) is removed
+# once it is this old (RELIABILITY.md F15; adstudio/orphan_files.py). Keep it far above the
+# longest render plus its storage write: a younger file may still be getting its row.
+ADSTUDIO_ORPHAN_FILE_GRACE_SECONDS = env.int("ADSTUDIO_ORPHAN_FILE_GRACE_SECONDS",
+                                             default=24 * 3600)
 # Object storage through django-storages' S3 backend, in a private bucket (no ACL is set on
 # objects): https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 ADSTUDIO_S3_BUCKET = env.str("ADSTUDIO_S3_BUCKET", default="")
@@ -195,6 +209,8 @@ CELERY_TASK_ROUTES = {
     "campaigns.notify_review": {"queue": "cpu"},
     "campaigns.send_review_digests": {"queue": "cpu"},
     "api.deliver_webhook": {"queue": "cpu"},
+    "api.reconcile_webhooks": {"queue": "cpu"},
+    "adstudio.sweep_orphan_files": {"queue": "cpu"},
 }
 # A render that outlives the soft limit fails with "timeout"; the hard limit kills the child.
 ADSTUDIO_RENDER_SOFT_TIME_LIMIT = env.int("ADSTUDIO_RENDER_SOFT_TIME_LIMIT", default=900)
@@ -225,6 +241,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.send_review_digests",
         "schedule": 60.0 * env.int("ADSTUDIO_REVIEW_DIGEST_MINUTES", default=15),
         "options": {"expires": 60.0 * env.int("ADSTUDIO_REVIEW_DIGEST_MINUTES", default=15)},
+    },
+    "reconcile-webhook-deliveries": {  # deliveries whose message was lost end sent or failed
+        "task": "api.reconcile_webhooks",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
+    "sweep-orphan-files": {  # stored files without a row, past their grace period (F15)
+        "task": "adstudio.sweep_orphan_files",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 6 * 3600.0},
     },
 }
 
@@ -261,8 +287,16 @@ ADSTUDIO_PUBLISH_GRACE_SECONDS = env.int("ADSTUDIO_PUBLISH_GRACE_SECONDS", defau
 ADSTUDIO_REPUBLISH_AFTER_SECONDS = env.int("ADSTUDIO_REPUBLISH_AFTER_SECONDS", default=900)
 # Queued jobs with the same model, size, steps and guidance rendered in one pipeline call.
 ADSTUDIO_MAX_BATCH = env.int("ADSTUDIO_MAX_BATCH", default=1)
-# Test hook only (rendering/faults.py): "oom:N" fails the next N pipeline calls.
+# Test hook only (rendering/faults.py): "oom:N" fails the next N pipeline calls;
+# "slow_load:S" makes each model load S seconds slower.
 ADSTUDIO_FAULT_INJECTION = env.str("ADSTUDIO_FAULT_INJECTION", default="")
+# How long a GPU worker's pool child may take to load and warm up its model before Celery
+# gives up on it (Celery's own default is 4 s; real weights take minutes). The worker raises it
+# to three times the longest load it has measured for its model (F14; docs/workers.md).
+ADSTUDIO_MODEL_LOAD_TIMEOUT = env.float("ADSTUDIO_MODEL_LOAD_TIMEOUT", default=600.0)
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = ADSTUDIO_MODEL_LOAD_TIMEOUT
+# Workers report every this many seconds; one silent for three heartbeats is shown as lost.
+ADSTUDIO_WORKER_HEARTBEAT_SECONDS = env.float("ADSTUDIO_WORKER_HEARTBEAT_SECONDS", default=10.0)
 
 # --- Rendering (see docs/workers.md) ---
 # A Hugging Face id or a local folder with Qwen-Image weights. Empty: the embedded tiny
@@ -335,6 +369,18 @@ ADSTUDIO_FALLBACK_FONT = env.str(
     "ADSTUDIO_FALLBACK_FONT", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
 )
 ADSTUDIO_FALLBACK_FONT_INDEX = env.int("ADSTUDIO_FALLBACK_FONT_INDEX", default=2)
+# The fallback chain after the brand font, per character (rendering/fonts.py): "path" or
+# "path#index" entries, in order; files that do not exist are skipped, and copy with a character
+# none of them has is refused before rendering. Debian: fonts-noto-cjk, fonts-noto-core,
+# fonts-dejavu-core, fonts-noto-color-emoji, fonts-symbola.
+ADSTUDIO_FALLBACK_FONTS = env.list("ADSTUDIO_FALLBACK_FONTS", default=[
+    f"{ADSTUDIO_FALLBACK_FONT}#{ADSTUDIO_FALLBACK_FONT_INDEX}",
+    "/usr/share/fonts/truetype/noto/NotoSansArabic-Bold.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansHebrew-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf",
+])
 # The smallest text the layer sets (px); smaller copy is reported as not fitting.
 ADSTUDIO_MIN_TEXT_PX = env.int("ADSTUDIO_MIN_TEXT_PX", default=13)
 # ONNX Runtime threads per OCR model in each CPU worker process (0: the runtime's default).
@@ -368,11 +414,15 @@ REST_FRAMEWORK = {
         "api.throttling.ApiUserRateThrottle", "api.throttling.ApiAnonRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "DEFAULT_METADATA_CLASS": "api.metadata.ApiMetadata",
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Behind the proxy the client address comes from X-Forwarded-For, as for sign-in.
-    "NUM_PROXIES": ADSTUDIO_TRUSTED_PROXY_COUNT or None,
+    # JSON, nested at most 64 deep (B15); uploads declare multipart/form-data themselves.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    # 0: DRF uses REMOTE_ADDR (None would trust any client's X-Forwarded-For). Our throttles
+    # take the address from adstudio.addresses.client_address anyway, as sign-in does (P9).
+    "NUM_PROXIES": ADSTUDIO_TRUSTED_PROXY_COUNT,
 }
 # Requests per client before 429 (P7), e.g. "600/minute" or "20/second". Tokens and sessions
 # count per user; anonymous callers per IP address.
@@ -393,6 +443,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1/workspaces/\{ws\}",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "api.schema.tidy_descriptions"],
+    # Ids in paths are <id:...> (api/converters.py): 1 to 2**63-1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1,
+                                        "maximum": 2**63 - 1}},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -55,6 +55,8 @@ workspace_patterns = [
          name="campaign-export"),
     path("members/", member_views.member_list, name="member-list"),
     path("members/<int:member_id>/", member_views.member_change, name="member-change"),
+    path("members/invitations/<int:invitation_id>/", member_views.invitation_change,
+         name="invitation-change"),
     path("settings/notifications/", member_views.notification_settings,
          name="notification-settings"),
     path("assets/<int:asset_id>/file/", rendering_views.asset_file, {"variant": "file"},
@@ -77,6 +79,8 @@ workspace_patterns = [
          name="campaign-schedule"),
     path("campaigns/<int:campaign_id>/refresh/", campaign_views.campaign_refresh_now,
          name="campaign-refresh"),
+    path("campaigns/<int:campaign_id>/rerender-stale/", campaign_views.campaign_rerender_stale,
+         name="campaign-rerender-stale"),
     path("campaigns/<int:campaign_id>/jobs.json", rendering_views.campaign_jobs_json,
          name="campaign-jobs-json"),
     path("jobs/<int:job_id>/cancel/", rendering_views.job_action, {"action": "cancel"},
@@ -94,6 +98,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include("api.urls")),
     path("files/<str:token>", signed_file, name="signed-file"),
+    # The link of an invitation email: the token is the invitation (brands/invitations.py).
+    path("invitations/<str:token>/", member_views.invitation_accept_page,
+         name="invitation-accept"),
     path("ops/", rendering_views.operator_view, name="operator"),
     path("ops/status.json", rendering_views.operator_view, name="operator-json"),
     path("w/<slug:ws>/", include(workspace_patterns)),
@@ -101,3 +108,9 @@ urlpatterns = [
     path("exports/<str:token>/", review_views.campaign_export_download,
          name="campaign-export-download"),
 ]
+
+# Under /api/ errors answer JSON like the API's own (api/errors.py); elsewhere Django's pages.
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

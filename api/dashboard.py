@@ -1,4 +1,5 @@
-"""The dashboard page for API tokens: create one (its secret shown once), see and revoke."""
+"""The dashboard page for API tokens: create one (its secret shown once), see and revoke.
+Admins see and revoke every token of the workspace (P12); others their own."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from brands.access import workspace_view
+from brands.access import can, workspace_view
 from brands.models import Role
 
-from .models import ApiToken
-from .tokens import api_token_create, api_token_revoke
+from .tokens import api_token_create, api_token_revoke, api_tokens_manageable
 
 EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
 
@@ -31,11 +31,14 @@ def token_page(request, membership):
     form = TokenForm(request.POST or None, initial={"role": membership.role})
     created = None
     status = 200
+    manage = can(membership, "member.manage")
+    visible = api_tokens_manageable(membership=membership, can_manage=manage)
     if request.method == "POST" and "revoke" in request.POST:
-        token = get_object_or_404(ApiToken, pk=request.POST["revoke"], user=request.user,
-                                  workspace=membership.workspace)
+        token_id = request.POST["revoke"]
+        token = get_object_or_404(visible, pk=int(token_id) if token_id.isdigit() else 0)
         api_token_revoke(token=token, user=request.user)
-        messages.success(request, f"Revoked {token.name}.")
+        messages.success(request, f"Revoked {token.name} of {token.user.username}."
+                         if token.user_id != request.user.pk else f"Revoked {token.name}.")
         return redirect("api-tokens", ws=membership.workspace.slug)
     if request.method == "POST":
         status = 400
@@ -51,7 +54,9 @@ def token_page(request, membership):
             else:
                 status = 201
                 form = TokenForm(initial={"role": membership.role})
-    tokens = ApiToken.objects.filter(user=request.user, workspace=membership.workspace)
     return render(request, "api/tokens.html", {
-        "form": form, "tokens": tokens, "created": created, "now": timezone.now(),
+        "form": form, "created": created, "now": timezone.now(), "can_manage": manage,
+        "tokens": visible.filter(user=request.user),
+        "others": visible.exclude(user=request.user).order_by("user__username", "-created_at")
+        if manage else [],
     }, status=status)

@@ -11,13 +11,12 @@ from functools import cached_property
 
 from django.http import Http404
 from rest_framework import permissions
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound
+from rest_framework.exceptions import NotFound
 
 from brands.access import PERMISSIONS, can, membership_for
 from brands.models import Membership
 
 from .models import ApiToken
-from .throttling import ApiAnonRateThrottle
 
 
 def api_can(request, membership: Membership, action: str) -> bool:
@@ -51,18 +50,8 @@ class WorkspaceScoped:
     anything not listed needs only workspace.view)."""
 
     permission_classes = [permissions.IsAuthenticated, WorkspaceAction]
-    lookup_value_converter = "int"
+    lookup_value_converter = "id"  # api.converters: 1 to 2**63-1, else 404
     actions: dict[str, str] = {}
-
-    def initial(self, request, *args, **kwargs):
-        try:
-            super().initial(request, *args, **kwargs)
-        except (NotAuthenticated, AuthenticationFailed):
-            # Refused callers count against the anonymous rate too: guessing tokens is a burst.
-            throttle = ApiAnonRateThrottle()
-            if not throttle.allow_request(request, self):
-                self.throttled(request, throttle.wait())
-            raise
 
     @cached_property
     def membership(self) -> Membership:

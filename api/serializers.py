@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from brands.models import (
@@ -11,6 +12,7 @@ from brands.models import (
     BrandKit,
     BrandLogo,
     FeedImport,
+    Invitation,
     Membership,
     Product,
     Role,
@@ -19,9 +21,18 @@ from brands.models import ProductPhoto as ProductPhotoModel
 from campaigns.models import Campaign, CampaignRefresh, RefreshSchedule, ReviewEvent, Slot
 from rendering.models import Asset, Format, PromptTemplate, RenderJob
 
+from .converters import ID_MAX
 from .models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .webhook_targets import TargetRefused, webhook_target_check
 
 LANGUAGE_CHOICES = [("en", "English"), ("zh", "Chinese")]
+
+
+class IdField(serializers.IntegerField):
+    """An object id: a whole number the database can hold (larger ones would overflow it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
 
 
 class InWorkspace(serializers.PrimaryKeyRelatedField):
@@ -35,6 +46,11 @@ class InWorkspace(serializers.PrimaryKeyRelatedField):
     def __init__(self, *, presets: bool = False, **kwargs):
         self.presets = presets
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool) and not 1 <= data <= ID_MAX:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
 
     def get_queryset(self):
         from django.db.models import Q
@@ -110,8 +126,20 @@ class ProductPhotoSerializer(serializers.ModelSerializer):
         fields = ["id", "width", "height", "sha256", "uploaded_at"]
 
 
+class OptionalUrlField(serializers.URLField):
+    """A URL that may be missing: null then, never an empty string that is no URL."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ProductSerializer(serializers.ModelSerializer):
     photos = ProductPhotoSerializer(many=True, read_only=True)
+    landing_url = OptionalUrlField(help_text="The product page (null: none)")
+    image_url = OptionalUrlField(help_text="The feed's image link (null: none)")
 
     class Meta:
         model = Product
@@ -121,7 +149,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class ProductInputSerializer(serializers.Serializer):
-    """Raw product input; brands.product_fields cleans it (the same rules as a feed row)."""
+    # Raw input; brands.product_fields cleans it with the same rules as a feed row.
 
     sku = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=1000)
@@ -278,7 +306,7 @@ class CampaignUpdateSerializer(serializers.Serializer):
 
 
 class GenerateInputSerializer(serializers.Serializer):
-    slots = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+    slots = serializers.ListField(child=IdField(), required=False,
                                   help_text="Only these slot ids (default: every slot)")
     variants = serializers.IntegerField(min_value=1, max_value=8, required=False,
                                         help_text="Default: the campaign's variants per slot")
@@ -421,6 +449,20 @@ class ApproveInputSerializer(serializers.Serializer):
         help_text="The file hash you reviewed; nothing is approved if the asset changed since")
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                     default="")
+    confirm_stale = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Approve even though the asset is stale (without it a stale asset answers "
+                  "409 with the reasons); the review event records the acknowledgement")
+
+
+class StaleApprovalConflictSerializer(serializers.Serializer):
+    """409 from approve: the asset is stale; send confirm_stale to approve it anyway."""
+
+    detail = serializers.CharField(help_text="The question, naming the reasons")
+    asset = serializers.IntegerField()
+    stale_reason = serializers.CharField()
+    stale_reasons = serializers.ListField(child=serializers.CharField(),
+                                          help_text="One entry per change")
 
 
 REGION_HELP = ("Optional area as [x, y, width, height], fractions of the image (0 to 1)")
@@ -459,8 +501,17 @@ class ReviewEventSerializer(serializers.ModelSerializer):
 
 
 class BulkApproveInputSerializer(serializers.Serializer):
-    assets = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
+    assets = serializers.ListField(child=IdField(), min_length=1,
                                    max_length=500, help_text="Asset ids to approve")
+    confirm_stale = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Approve stale assets too (otherwise they are skipped and listed in stale)")
+
+
+class StaleAssetSerializer(serializers.Serializer):
+    asset = serializers.IntegerField()
+    stale_reason = serializers.CharField()
+    stale_reasons = serializers.ListField(child=serializers.CharField())
 
 
 class BulkApproveResultSerializer(serializers.Serializer):
@@ -468,10 +519,42 @@ class BulkApproveResultSerializer(serializers.Serializer):
                                      help_text="Approved asset ids")
     problems = serializers.ListField(child=serializers.CharField(),
                                      help_text="Why the others were not approved")
+    stale = StaleAssetSerializer(many=True, help_text="Stale assets skipped (send "
+                                                      "confirm_stale to approve them)")
+
+
+class ExportInputSerializer(serializers.Serializer):
+    include_stale = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Put stale live assets in the ZIP too (default: left out, listed in "
+                  "stale.csv and in left_out_stale)")
+
+
+class ExportLeftOutSerializer(serializers.Serializer):
+    asset = serializers.IntegerField(source="pk")
+    sku = serializers.CharField(source="slot.product.sku")
+    format = serializers.CharField(source="slot.format.key")
+    version = serializers.IntegerField()
+    stale_reason = serializers.CharField()
 
 
 class ExportLinkSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="A signed download link that expires")
+    include_stale = serializers.BooleanField()
+    left_out_stale = ExportLeftOutSerializer(
+        many=True, help_text="Stale live assets the ZIP leaves out (empty with include_stale)")
+
+
+class RerenderStaleInputSerializer(serializers.Serializer):
+    product = IdField(required=False,
+                                       help_text="Only this product's slots (default: all)")
+
+
+class RerenderStaleResultSerializer(serializers.Serializer):
+    jobs = serializers.ListField(child=serializers.IntegerField(), help_text="Render job ids")
+    count = serializers.IntegerField()
+    already_pending = serializers.IntegerField(
+        help_text="Stale slots skipped: a fresh render is already queued or waiting for review")
 
 
 # --- audit, tokens, webhooks --------------------------------------------------------------
@@ -516,9 +599,31 @@ class NotificationSettingsSerializer(serializers.ModelSerializer):
         }
 
 
-class MemberAddSerializer(serializers.Serializer):
-    who = serializers.CharField(max_length=254, help_text="An existing user's username or email")
+class MemberInviteSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254, help_text="The invitee's email address")
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationSentSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="“Invitation sent to <email>.”, whoever the "
+                                             "address belongs to")
+    email = serializers.CharField(help_text="The address, normalised (lower case)")
+    role = serializers.CharField()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True,
+                                       read_only=True, default=None)
+    expired = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "created_at", "sent_at", "expires_at",
+                  "expired"]
+        read_only_fields = fields
+
+    def get_expired(self, obj) -> bool:
+        return obj.expires_at <= timezone.now()
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -532,10 +637,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="user.username", read_only=True,
+                                  help_text="The member the token acts as")
+
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "role", "prefix", "created_at", "last_used_at", "expires_at",
-                  "revoked_at"]
+        fields = ["id", "name", "owner", "role", "prefix", "created_at", "last_used_at",
+                  "expires_at", "revoked_at"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         extra_kwargs = {"role": {"required": False,
                                  "help_text": "Default: your role. Never more than your role."}}
@@ -559,8 +667,10 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate_url(self, value):
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Use an http:// or https:// URL.")
+        try:  # the service checks again; this names the field next to the others' errors
+            webhook_target_check(value, purpose="save")
+        except TargetRefused as exc:
+            raise serializers.ValidationError(str(exc)) from exc
         return value
 
 

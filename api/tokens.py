@@ -72,16 +72,44 @@ def api_token_create(*, membership: Membership, name: str, role: str | None = No
     return NewToken(token=token, secret=secret)
 
 
+def api_tokens_manageable(*, membership: Membership, can_manage: bool):
+    """The tokens a member may see and revoke: every token of the workspace for an admin
+    (``can_manage``: the member, and the token in use if any, may manage members), else
+    their own."""
+    tokens = ApiToken.objects.filter(workspace_id=membership.workspace_id).select_related("user")
+    return tokens if can_manage else tokens.filter(user_id=membership.user_id)
+
+
 def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
-    """Revoke a token now; requests with it are refused from then on."""
+    """Revoke a token now; requests with it are refused from then on. Callers choose the
+    token from ``api_tokens_manageable`` (one's own, or any of the workspace for admins)."""
     with transaction.atomic():
         revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now())
         if revoked:
             audit_record(workspace_id=token.workspace_id, actor=user, verb="api_token.revoked",
-                         obj=token, data={"name": token.name})
+                         obj=token, data={"name": token.name, "owner": token.user.username})
     token.refresh_from_db()
     return token
+
+
+def api_tokens_revoke_of_member(*, membership: Membership, actor, reason: str,
+                                beyond_role: str | None = None) -> int:
+    """Revoke the member's live tokens in their workspace (only those that may do more than
+    ``beyond_role`` when given), inside the caller's transaction. Returns how many."""
+    tokens = list(ApiToken.objects.select_for_update()
+                  .filter(user_id=membership.user_id, workspace_id=membership.workspace_id,
+                          revoked_at__isnull=True))
+    if beyond_role is not None:
+        tokens = [t for t in tokens if not role_within(t.role, beyond_role)]
+    now = timezone.now()
+    for token in tokens:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=now)
+        audit_record(workspace_id=membership.workspace_id, actor=actor,
+                     verb="api_token.revoked", obj=token,
+                     data={"name": token.name, "owner": membership.user.username,
+                           "reason": reason})
+    return len(tokens)
 
 
 class TokenRefused(Exception):
@@ -104,6 +132,10 @@ def api_token_authenticate(raw: str) -> ApiToken:
         raise TokenRefused("This API token has expired; create a new one.")
     if not token.user.is_active:
         raise TokenRefused("The user of this API token is inactive.")
+    if not Membership.objects.filter(user_id=token.user_id,
+                                     workspace_id=token.workspace_id).exists():
+        raise TokenRefused("The owner of this API token is no longer a member of its "
+                           "workspace.")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

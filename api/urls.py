@@ -1,11 +1,13 @@
 """/api/: the v1 REST API (workspace-scoped), its OpenAPI schema and interactive docs."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .converters import IdConverter
 from .views import access, campaigns, catalog, workspaces
 
+register_converter(IdConverter, "id")  # before router.urls: the routes use <id:...>
 router = SimpleRouter(use_regex_path=False)
 router.register("brands", catalog.BrandKitViewSet, basename="api-brand")
 router.register("products/imports", catalog.FeedImportViewSet, basename="api-feed-import")
@@ -19,6 +21,7 @@ router.register("audit-events", campaigns.AuditEventViewSet, basename="api-audit
 router.register("tokens", access.ApiTokenViewSet, basename="api-token")
 router.register("webhooks", access.WebhookEndpointViewSet, basename="api-webhook")
 router.register("members", access.MemberViewSet, basename="api-member")
+router.register("invitations", access.InvitationViewSet, basename="api-invitation")
 
 urlpatterns = [
     path("v1/workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspace-list"),

@@ -4,34 +4,48 @@
 the change commits. Each attempt POSTs the same JSON body, signed with HMAC-SHA256 over
 ``"<timestamp>.<body>"`` in ``X-AdStudio-Signature: t=<timestamp>,v1=<hex>`` (receivers refuse
 old timestamps: no replay). Connection errors, timeouts, 429 and 5xx are retried with
-exponential backoff up to ADSTUDIO_WEBHOOK_MAX_ATTEMPTS; other answers are final.
+exponential backoff up to ADSTUDIO_WEBHOOK_MAX_ATTEMPTS; other answers are final. Every
+delivery ends ``succeeded`` or ``failed``: whatever goes wrong in an attempt is logged as that
+attempt's failure, and ``webhooks_reconcile`` (beat) picks up deliveries whose next attempt
+is overdue (a lost message, a killed worker). Delivery is at least once: receivers
+deduplicate on the body's ``id``.
+
+Targets are checked by api.webhook_targets when an endpoint is saved and again on every
+attempt, which connects only to the address that check resolved (P13).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
+import http.client
 import json
 import logging
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brands.audit import audit_record
 from brands.models import Workspace
 
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .webhook_targets import (
+    Resolver,
+    Target,
+    TargetRefused,
+    TargetUnresolved,
+    webhook_target_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +64,21 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def webhook_url_validate(url: str, *, resolver: Resolver | None = None) -> str:
+    """``url`` if AdStudio may send webhooks to it, else a ValidationError on ``url``."""
+    try:
+        webhook_target_check(url, purpose="save", resolver=resolver)
+    except TargetRefused as exc:
+        raise ValidationError({"url": [str(exc)]}) from exc
+    return url
+
+
 def webhook_endpoint_create(*, workspace: Workspace, user, url: str, events: list[str],
-                            active: bool = True) -> WebhookEndpoint:
-    """A new endpoint with a fresh signing secret (returned on the object, shown once)."""
+                            active: bool = True, resolver: Resolver | None = None
+                            ) -> WebhookEndpoint:
+    """A new endpoint with a fresh signing secret (returned on the object, shown once).
+    URLs inside AdStudio's own network are refused (see api.webhook_targets)."""
+    webhook_url_validate(url, resolver=resolver)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             workspace=workspace, url=url, events=sorted(set(events)), active=active,
@@ -62,11 +88,14 @@ def webhook_endpoint_create(*, workspace: Workspace, user, url: str, events: lis
     return endpoint
 
 
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, user, **fields) -> WebhookEndpoint:
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, user,
+                            resolver: Resolver | None = None, **fields) -> WebhookEndpoint:
     """Change an endpoint's url, events or active flag."""
     unknown = set(fields) - {"url", "events", "active"}
     if unknown:
         raise TypeError(f"unknown webhook endpoint fields: {sorted(unknown)}")
+    if "url" in fields:
+        webhook_url_validate(fields["url"], resolver=resolver)
     if "events" in fields:
         fields["events"] = sorted(set(fields["events"]))
     with transaction.atomic():
@@ -127,81 +156,83 @@ def _retryable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is the endpoint's answer (logged, final), never followed: it could point
-    anywhere, including inside our own network."""
+def _connection(target: Target, timeout: float) -> http.client.HTTPConnection:
+    """A connection to ``target.address`` only (the checked one), with ``target.host`` as the
+    Host header and, for https, as the name the certificate must carry. Never follows
+    redirects: a 3xx is the endpoint's (final) answer."""
+    if target.scheme == "https":
+        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
+                                           context=ssl.create_default_context())
+    else:
+        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
-    def redirect_request(self, *args, **kwargs):
-        return None
+    def pinned(address, timeout, source_address=None):  # http.client passes all three
+        return socket.create_connection((target.address, address[1]), timeout, source_address)
 
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def address_refusal(url: str) -> str | None:
-    """Why AdStudio will not call ``url`` (an address inside its own network), or None.
-
-    Loopback, private and link-local addresses (cloud metadata services) are refused unless
-    ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS is on; checked on every attempt, after DNS."""
-    if settings.ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS:
-        return None
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return None  # unresolvable: the attempt fails as a connection error and is retried
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
-            return (f"The endpoint's address {address} is inside AdStudio's own network. "
-                    "Use a public address, or set ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS=1.")
-    return None
+    conn._create_connection = pinned
+    return conn
 
 
-def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str]:
+def _post(target: Target, body: bytes, headers: dict) -> tuple[int | None, str, str]:
     """POST once: the status (None if no answer), a response excerpt and an error."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    conn = _connection(target, settings.ADSTUDIO_WEBHOOK_TIMEOUT)
     try:
-        with _OPENER.open(request, timeout=settings.ADSTUDIO_WEBHOOK_TIMEOUT) as resp:
-            return resp.status, resp.read(EXCERPT_CHARS).decode("utf-8", "replace"), ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(EXCERPT_CHARS).decode("utf-8", "replace"), ""
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, "", f"Could not reach the endpoint: {reason}"[:EXCERPT_CHARS]
+        conn.request("POST", target.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read(EXCERPT_CHARS).decode("utf-8", "replace"), ""
+    except (OSError, http.client.HTTPException) as exc:  # refused, reset, timeout, TLS
+        return None, "", f"Could not reach the endpoint: {exc or type(exc).__name__}"[
+            :EXCERPT_CHARS]
+    finally:
+        conn.close()
 
 
-def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
-    """Make one attempt at a delivery and log it; schedules the next attempt when the failure
-    is transient and attempts remain. Finished deliveries are left alone (a duplicate
-    message sends nothing twice)."""
-    delivery = (WebhookDelivery.objects.select_related("endpoint")
-                .filter(pk=delivery_id).first())
-    if delivery is None or delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
-        return delivery
+def _attempt(delivery: WebhookDelivery, resolver: Resolver | None
+             ) -> tuple[int | None, str, str, bool]:
+    """One attempt: (status, excerpt, error, final). ``final``: do not retry whatever the
+    status (the target is refused)."""
     endpoint = delivery.endpoint
-    refusal = address_refusal(endpoint.url)
-    if refusal:
-        delivery.attempts += 1
-        delivery.status, delivery.error, delivery.next_retry_at = (
-            DeliveryStatus.FAILED, refusal, None)
-        delivery.save(update_fields=["attempts", "status", "error", "next_retry_at"])
-        return delivery
+    try:
+        target = webhook_target_check(endpoint.url, resolver=resolver)
+    except TargetUnresolved as exc:  # DNS may be back later: retried like a refused connection
+        return None, "", str(exc)[:EXCERPT_CHARS], False
+    except TargetRefused as exc:
+        return None, "", f"Refused to send: {exc}"[:EXCERPT_CHARS], True
     body = delivery.body.encode()
     timestamp = int(time.time())
-    status, excerpt, error = _post(endpoint.url, body, {
+    status, excerpt, error = _post(target, body, {
         "Content-Type": "application/json",
         "User-Agent": "AdStudio-Webhooks/1",
         "X-AdStudio-Event": delivery.event,
         "X-AdStudio-Delivery": str(delivery.pk),
         SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
     })
+    return status, excerpt, error, False
+
+
+def webhook_deliver(*, delivery_id: int, resolver: Resolver | None = None
+                    ) -> WebhookDelivery | None:
+    """Make one attempt at a delivery and log it; schedules the next attempt when the failure
+    is transient and attempts remain. Finished deliveries are left alone (a duplicate
+    message sends nothing twice). ``resolver`` replaces DNS (tests)."""
+    delivery = (WebhookDelivery.objects.select_related("endpoint")
+                .filter(pk=delivery_id).first())
+    if delivery is None or delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
+        return delivery
+    try:
+        status, excerpt, error, final = _attempt(delivery, resolver)
+    except Exception as exc:  # noqa: BLE001 - a delivery must end delivered or failed, never stuck
+        logger.exception("webhook delivery %s: the attempt crashed", delivery.pk)
+        status, excerpt, error, final = (
+            None, "", f"The attempt failed: {type(exc).__name__}: {exc}"[:EXCERPT_CHARS], False)
     delivery.attempts += 1
     delivery.response_status, delivery.response_excerpt, delivery.error = status, excerpt, error
     retry_in = None
     if status is not None and 200 <= status < 300:
         delivery.status, delivery.delivered_at, delivery.next_retry_at = (
             DeliveryStatus.SUCCEEDED, timezone.now(), None)
-    elif _retryable(status) and delivery.attempts < settings.ADSTUDIO_WEBHOOK_MAX_ATTEMPTS:
+    elif (not final and _retryable(status)
+          and delivery.attempts < settings.ADSTUDIO_WEBHOOK_MAX_ATTEMPTS):
         retry_in = retry_countdown(delivery.attempts)
         delivery.status = DeliveryStatus.RETRYING
         delivery.next_retry_at = timezone.now() + timedelta(seconds=retry_in)
@@ -217,3 +248,32 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
                     delivery.pk, delivery.attempts, status or error, retry_in)
         _enqueue([delivery.pk], countdown=retry_in)
     return delivery
+
+
+# A delivery whose attempt is this overdue lost its message (or its worker): ring again.
+OVERDUE_AFTER = timedelta(minutes=5)
+# Older than this and still not delivered: give up (the receiver has long missed the event).
+GIVE_UP_AFTER = timedelta(days=1)
+RECONCILE_BATCH = 200
+
+
+def webhooks_reconcile(*, now=None) -> dict[str, int]:
+    """Bring every unfinished delivery to an end: re-enqueue those whose attempt is overdue
+    (at most RECONCILE_BATCH a run), fail those out of attempts or older than GIVE_UP_AFTER.
+    Returns the counts {"requeued": n, "failed": n}."""
+    now = now or timezone.now()
+    unfinished = WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING])
+    failed = unfinished.filter(
+        Q(created_at__lt=now - GIVE_UP_AFTER)
+        | Q(attempts__gte=settings.ADSTUDIO_WEBHOOK_MAX_ATTEMPTS)
+    ).update(status=DeliveryStatus.FAILED, next_retry_at=None,
+             error="Not delivered in time; AdStudio gave up on this event.")
+    overdue = list(unfinished.filter(
+        Q(status=DeliveryStatus.PENDING, created_at__lt=now - OVERDUE_AFTER)
+        | Q(status=DeliveryStatus.RETRYING, next_retry_at__lt=now - OVERDUE_AFTER)
+    ).order_by("created_at").values_list("pk", flat=True)[:RECONCILE_BATCH])
+    if overdue:
+        logger.warning("webhooks: %s overdue deliveries enqueued again", len(overdue))
+        _enqueue(overdue)
+    return {"requeued": len(overdue), "failed": failed}

@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import hashlib
 import http.client
 import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +44,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.services import Postgres, free_port  # noqa: E402
+
 TARGET_P95_MS = 150.0
 BATCH = 2000
 PLACEHOLDER = hashlib.sha256(b"adstudio-bench").digest() * 512  # 16 KiB of file body
@@ -477,12 +479,6 @@ def explain_slowest(connection, res: Result) -> None:
 # --- Over HTTP (gunicorn) ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Gunicorn:
     def __init__(self, env: dict, log: Path):
         self.port = free_port()
@@ -553,74 +549,6 @@ def measure_http(server: Gunicorn, seeded: Seeded, n: int, results: dict[str, Re
                 assert status == 200, (location, status)
                 if i >= 3:
                     results["ZIP download: first byte"].ms.append(ms)
-
-
-# --- A scratch PostgreSQL ------------------------------------------------------------------
-
-
-class Postgres:
-    """DATABASE_URL's server with a scratch database, or a throwaway cluster of our own."""
-
-    def __init__(self, url: str | None):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.dir = None
-        self.stop_cmd = None
-        if url:
-            parts = urlsplit(url)
-            if not parts.scheme.startswith("postgres"):
-                raise SystemExit("DATABASE_URL must be a PostgreSQL URL (this benchmark is "
-                                 "about PostgreSQL)")
-            self.server = parts._replace(path="/postgres").geturl()
-            self.name = f"adstudio_bench_{os.getpid()}"
-            self.url = parts._replace(path=f"/{self.name}").geturl()
-        else:
-            self._start_cluster()
-        with psycopg.connect(self.server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-
-    def _start_cluster(self) -> None:
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                      key=lambda p: int(p.split("/")[-2]))
-        if not bins:
-            raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql), or "
-                             "set DATABASE_URL")
-        bindir = bins[-1]
-        self.dir = Path(tempfile.mkdtemp(prefix="adstudio-pg-"))
-        as_user = []
-        if os.getuid() == 0:
-            shutil.chown(self.dir, "postgres")
-            as_user = ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*as_user, f"{bindir}/initdb", "-D", f"{self.dir}/data", "-A", "trust",
-                        "-U", "postgres", "-E", "UTF8", "--no-sync"], check=True,
-                       stdout=subprocess.DEVNULL)
-        port = free_port()
-        opts = (f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", f"{self.dir}/data", "-l",
-                        f"{self.dir}/log", "-w", "-o", opts, "start"], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.stop_cmd = [*as_user, f"{bindir}/pg_ctl", "-D", f"{self.dir}/data", "-m",
-                         "immediate", "stop"]
-        self.server = f"postgres://postgres@127.0.0.1:{port}/postgres"
-        self.name = "adstudio_bench"
-        self.url = f"postgres://postgres@127.0.0.1:{port}/{self.name}"
-        version = subprocess.run([f"{bindir}/postgres", "--version"], capture_output=True,
-                                 text=True).stdout.split()[2]
-        self.description = f"throwaway PostgreSQL {version} cluster (fsync off)"
-
-    def drop(self) -> None:
-        if self.stop_cmd:
-            subprocess.run(self.stop_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            return
-        with self.psycopg.connect(self.server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-    @property
-    def label(self) -> str:
-        return getattr(self, "description", "PostgreSQL of DATABASE_URL (scratch database)")
 
 
 HOW = (

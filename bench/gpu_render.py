@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def configure_settings() -> None:
     the adstudio package, whose Celery app the GPU machine does not need to install."""
     if settings.configured:
         return
+    if "adstudio" not in sys.modules:
+        # settings.py imports adstudio.secret_key: the package's folder, without running its
+        # __init__ (the Celery app).
+        package = types.ModuleType("adstudio")
+        package.__path__ = [str(ROOT / "adstudio")]
+        sys.modules["adstudio"] = package
     spec = importlib.util.spec_from_file_location("adstudio_render_settings",
                                                   ROOT / "adstudio" / "settings.py")
     module = importlib.util.module_from_spec(spec)

@@ -1,12 +1,15 @@
-"""Dashboard forms for brand kits and products. They parse input; services apply rules."""
+"""Dashboard forms for brand kits, products and members. They parse input; services apply
+rules."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
 from .currencies import CURRENCY_CHOICES
-from .models import LogoPosition
+from .models import LogoPosition, Role
 from .palette import format_palette, parse_palette
 from .product_fields import ProductFieldErrors, clean_product_data
 
@@ -107,3 +110,37 @@ class FeedImportForm(forms.Form):
         if not uploaded.name.lower().endswith((".csv", ".tsv", ".txt")):
             raise ValidationError("Upload a .csv file (Merchant Center column names).")
         return uploaded
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="Email address")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MARKETER)
+
+
+class InvitationAccountForm(forms.Form):
+    """A new account for an invitee whose address has none (the address comes from the
+    invitation)."""
+
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
+                               help_text="Letters, digits and @/./+/-/_ only.")
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput,
+                                help_text=password_validation.password_validators_help_text_html())
+    password2 = forms.CharField(label="Password again", strip=False,
+                                widget=forms.PasswordInput)
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            candidate = get_user_model()(username=cleaned.get("username", ""), email=self.email)
+            try:
+                password_validation.validate_password(first, candidate)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned

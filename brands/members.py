@@ -1,37 +1,24 @@
-"""Members and roles of a workspace, and each member's email preferences."""
+"""Members and roles of a workspace, and each member's email preferences.
+
+New members come by invitation (brands/invitations.py). Removing a member, or lowering a role
+below what one of their API tokens may do, revokes those tokens in the same transaction: a
+member who comes back does not get them back (P12).
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+
+from api.tokens import api_tokens_revoke_of_member
 
 from .audit import audit_record
-from .models import Membership, Role, Workspace
+from .models import Membership, Role
 
 
 def _other_admins(membership: Membership) -> bool:
     return (Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.ADMIN)
             .exclude(pk=membership.pk).exists())
-
-
-def membership_add(*, workspace: Workspace, actor, who: str, role: str) -> Membership:
-    """Add an existing user (by username or email) to the workspace with ``role``."""
-    if role not in Role.values:
-        raise ValidationError(f"Unknown role “{role}”.", code="role_invalid")
-    who = (who or "").strip()
-    user = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who)).first()
-    if not who or user is None:
-        raise ValidationError("No user has that username or email. Ask your operator to "
-                              "create the account first.", code="user_unknown")
-    with transaction.atomic():
-        if Membership.objects.filter(workspace=workspace, user=user).exists():
-            raise ValidationError(f"{user.username} is already a member.", code="duplicate")
-        membership = Membership.objects.create(workspace=workspace, user=user, role=role)
-        audit_record(workspace_id=workspace.pk, actor=actor, verb="member.added",
-                     obj=membership, data={"user": user.username, "role": role})
-    return membership
 
 
 def membership_role_change(*, membership: Membership, actor, role: str) -> Membership:
@@ -49,6 +36,8 @@ def membership_role_change(*, membership: Membership, actor, role: str) -> Membe
         audit_record(workspace_id=membership.workspace_id, actor=actor,
                      verb="member.role_changed", obj=membership,
                      data={"user": membership.user.username, "from": old, "to": role})
+        api_tokens_revoke_of_member(membership=membership, actor=actor,
+                                    reason="role lowered", beyond_role=role)
     return membership
 
 
@@ -61,6 +50,8 @@ def membership_remove(*, membership: Membership, actor) -> None:
             raise ValidationError("A workspace needs at least one admin.", code="last_admin")
         audit_record(workspace_id=membership.workspace_id, actor=actor, verb="member.removed",
                      obj=membership, data={"user": membership.user.username})
+        api_tokens_revoke_of_member(membership=membership, actor=actor,
+                                    reason="member removed")
         membership.delete()
 
 

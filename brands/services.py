@@ -46,6 +46,10 @@ def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fie
         raise TypeError(f"unknown brand kit fields: {sorted(unknown)}")
     if "palette" in fields:
         fields["palette"] = validate_palette(fields["palette"])
+    if "disclaimer" in fields:  # set on every ad: refused now if an ad could not set it (B14)
+        from rendering.copy_rules import disclaimer_validate
+
+        fields["disclaimer"] = disclaimer_validate(fields["disclaimer"], brand=brand)
     if brand is None:
         return BrandKit.objects.create(workspace=workspace, **fields)
     with transaction.atomic():

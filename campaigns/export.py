@@ -3,11 +3,14 @@
 Files are named by channel convention, ``campaign_product_format_WxH_vN.png``. The download
 is a signed link that expires (ADSTUDIO_EXPORT_LINK_SECONDS); it stays bound to the member who
 made it, who must still be allowed to export when it is used.
+
+Stale live assets (made from a product, brand kit or template that changed since) are left out
+unless the link was made with ``include_stale``; the ZIP then lists them in ``stale.csv``.
+Included ones carry their reason in the manifest's ``stale_reason`` column.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
+from adstudio.csv_formulas import csv_writer
 from brands.access import can
 from brands.audit import audit_record
 from brands.models import Membership
@@ -32,7 +36,9 @@ from .review import approved_hashes, asset_approval_verify
 _SALT = "adstudio.campaign-export"
 MANIFEST_COLUMNS = ("file", "campaign", "sku", "product", "format", "channel", "width",
                     "height", "version", "asset_id", "sha256", "approved_by", "approved_at",
-                    "seed", "model")
+                    "seed", "model", "stale_reason")
+STALE_COLUMNS = ("campaign", "sku", "product", "format", "width", "height", "version",
+                 "asset_id", "stale_reason", "stale_since")
 
 
 def export_filename(campaign: Campaign, asset: Asset) -> str:
@@ -43,18 +49,33 @@ def export_filename(campaign: Campaign, asset: Asset) -> str:
     return "_".join(parts) + ".png"
 
 
-def campaign_export_link(*, campaign: Campaign, user) -> str:
-    """A signed, expiring link to download the campaign's approved assets as a ZIP."""
+def export_stale_assets(campaign: Campaign) -> list[Asset]:
+    """The live assets that are stale: an export leaves them out unless asked to include them."""
+    return list(Asset.objects.filter(slot__campaign=campaign, is_live=True,
+                                     stale_at__isnull=False)
+                .select_related("slot__product", "slot__format")
+                .defer("recipe").order_by("slot__product__sku", "slot__format__key"))
+
+
+def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = False) -> str:
+    """A signed, expiring link to download the campaign's approved assets as a ZIP. Stale
+    live assets are left out (and listed in the ZIP's stale.csv) unless ``include_stale``."""
     membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
     if membership is None or not can(membership, "campaign.export"):
         raise PermissionDenied("Your role cannot export this campaign.")
-    if not Asset.objects.filter(slot__campaign=campaign, is_live=True).exists():
+    live = Asset.objects.filter(slot__campaign=campaign, is_live=True)
+    if not live.exists():
         raise ValidationError("Nothing to export yet: approve at least one asset first.",
                               code="nothing_approved")
+    if not include_stale and not live.filter(stale_at__isnull=True).exists():
+        raise ValidationError("Every approved asset of this campaign is stale, so the export "
+                              "would be empty. Render them again, or include stale assets.",
+                              code="only_stale")
     with transaction.atomic():
         audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.exported",
-                     obj=campaign)
-    token = signing.dumps({"c": campaign.pk, "u": user.pk}, salt=_SALT, compress=True)
+                     obj=campaign, data={"include_stale": include_stale})
+    token = signing.dumps({"c": campaign.pk, "u": user.pk, "s": int(include_stale)},
+                          salt=_SALT, compress=True)
     return reverse("campaign-export-download", kwargs={"token": token})
 
 
@@ -62,6 +83,7 @@ def campaign_export_link(*, campaign: Campaign, user) -> str:
 class ExportGrant:
     campaign: Campaign
     user_id: int
+    include_stale: bool = False
 
 
 def export_grant_check(*, token: str) -> ExportGrant:
@@ -79,14 +101,18 @@ def export_grant_check(*, token: str) -> ExportGrant:
     membership = Membership.objects.filter(user_id=data.get("u"), workspace=campaign.workspace)
     if not any(can(m, "campaign.export") for m in membership):
         raise PermissionDenied("The person who made this link can no longer export.")
-    return ExportGrant(campaign=campaign, user_id=data["u"])
+    return ExportGrant(campaign=campaign, user_id=data["u"],
+                       include_stale=bool(data.get("s")))
 
 
-def export_assets(campaign: Campaign) -> Iterator[Asset]:
+def export_assets(campaign: Campaign, *, include_stale: bool = False) -> Iterator[Asset]:
     """The live assets whose files are still the approved ones (others lose their approval),
-    each checked just before it is sent, so the download starts after the first file."""
-    assets = list(Asset.objects.filter(slot__campaign=campaign, is_live=True)
-                  .select_related("slot__product", "slot__format")
+    each checked just before it is sent, so the download starts after the first file. Stale
+    ones only with ``include_stale``."""
+    assets = Asset.objects.filter(slot__campaign=campaign, is_live=True)
+    if not include_stale:
+        assets = assets.filter(stale_at__isnull=True)
+    assets = list(assets.select_related("slot__product", "slot__format")
                   .order_by("slot__product__sku", "slot__format__key"))
     hashes = approved_hashes(asset.pk for asset in assets)
     for asset in assets:
@@ -112,8 +138,10 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def campaign_export_stream(campaign: Campaign) -> Iterator[bytes]:
-    """The ZIP, produced while it downloads: memory stays at one file's read buffer."""
+def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False
+                           ) -> Iterator[bytes]:
+    """The ZIP, produced while it downloads: memory stays at one file's read buffer. Stale
+    live assets left out are listed in stale.csv."""
     approvals = {}
     for event in (ReviewEvent.objects.filter(asset__slot__campaign=campaign,
                                              asset__is_live=True, action=ReviewAction.APPROVE)
@@ -121,10 +149,10 @@ def campaign_export_stream(campaign: Campaign) -> Iterator[bytes]:
         approvals[event.asset_id] = event  # the latest wins
     sink = _Sink()
     manifest = io.StringIO()
-    writer = csv.writer(manifest)
+    writer = csv_writer(manifest)
     writer.writerow(MANIFEST_COLUMNS)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-        for asset in export_assets(campaign):
+        for asset in export_assets(campaign, include_stale=include_stale):
             name = export_filename(campaign, asset)
             with default_storage.open(asset.file.name, "rb") as source, \
                     archive.open(name, "w", force_zip64=True) as target:
@@ -139,10 +167,27 @@ def campaign_export_stream(campaign: Campaign) -> Iterator[bytes]:
                 approval.user.username if approval and approval.user else "",
                 approval.created_at.isoformat() if approval else "",
                 asset.recipe.get("seed", ""), asset.recipe.get("model", ""),
+                asset.stale_reason if asset.is_stale else "",
             ])
         archive.writestr("manifest.csv", manifest.getvalue().encode("utf-8"),
                          compress_type=zipfile.ZIP_DEFLATED)
+        left_out = [] if include_stale else export_stale_assets(campaign)
+        if left_out:
+            archive.writestr("stale.csv", _stale_csv(campaign, left_out).encode("utf-8"),
+                             compress_type=zipfile.ZIP_DEFLATED)
     yield sink.take()
+
+
+def _stale_csv(campaign: Campaign, assets: list[Asset]) -> str:
+    """The stale live assets an export left out, with why each is stale."""
+    out = io.StringIO()
+    writer = csv_writer(out)
+    writer.writerow(STALE_COLUMNS)
+    for asset in assets:
+        writer.writerow([campaign.name, asset.slot.product.sku, asset.slot.product.name,
+                         asset.slot.format.key, asset.width, asset.height, asset.version,
+                         asset.pk, asset.stale_reason, asset.stale_at.isoformat()])
+    return out.getvalue()
 
 
 def export_zip_name(campaign: Campaign) -> str:

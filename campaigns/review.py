@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -84,7 +85,7 @@ def _target(asset: Asset, action: str) -> str:
 
 
 def _move(asset: Asset, action: str, *, user, comment: str = "", edit_job=None,
-          sha256: str | None = None) -> ReviewEvent:
+          sha256: str | None = None, stale_acknowledged: str = "") -> ReviewEvent:
     """Apply ``action`` to the locked ``asset``."""
     to_state = _target(asset, action)
     from_state = asset.review_state
@@ -97,9 +98,11 @@ def _move(asset: Asset, action: str, *, user, comment: str = "", edit_job=None,
         to_state=to_state, comment=comment, sha256=sha256 or asset.sha256, user=user,
         edit_job=edit_job,
     )
+    data = {"from": from_state, "to": to_state, "sha256": event.sha256, "comment": comment[:200]}
+    if stale_acknowledged:
+        data["stale_acknowledged"] = stale_acknowledged
     audit_record(workspace_id=asset.workspace_id, actor=user, verb=f"asset.{action}",
-                 obj=asset, data={"from": from_state, "to": to_state, "sha256": event.sha256,
-                                  "comment": comment[:200]})
+                 obj=asset, data=data)
     return event
 
 
@@ -114,13 +117,39 @@ def _clean_comment(comment: str, *, required: bool) -> str:
     return comment
 
 
-def asset_approve(*, asset: Asset, user, sha256: str | None = None,
-                  comment: str = "") -> ReviewEvent:
+class StaleAssetError(ValidationError):
+    """Approving a stale asset needs the approver's explicit confirmation (``confirm_stale``)."""
+
+    def __init__(self, asset: Asset):
+        self.asset_id = asset.pk
+        self.reason = asset.stale_reason
+        self.reasons = stale_reasons(asset)
+        super().__init__(stale_question(asset), code="asset_stale")
+
+
+def stale_reasons(asset: Asset) -> list[str]:
+    """What changed since the asset was made, one entry per change ("price 12.99 -> 9.99")."""
+    if not asset.is_stale:
+        return []
+    return [part for part in (asset.stale_reason or "").split("; ") if part] or [
+        "its product, brand kit or template changed"]
+
+
+def stale_question(asset: Asset) -> str:
+    """The question an approver answers before approving a stale asset, naming the reasons."""
+    return (f"This asset is stale: {'; '.join(stale_reasons(asset))}. Approve anyway? "
+            "It goes live with the old values.")
+
+
+def asset_approve(*, asset: Asset, user, sha256: str | None = None, comment: str = "",
+                  confirm_stale: bool = False) -> ReviewEvent:
     """Approve this asset version; it becomes its slot's live asset, replacing the previous one
     in the same transaction.
 
     ``sha256`` is the hash of the file the approver looked at: if the asset changed since,
-    nothing is approved. The stored file is read back and must still match.
+    nothing is approved. The stored file is read back and must still match. A stale asset
+    (its product, brand kit or template changed since it was made) is approved only with
+    ``confirm_stale=True``; the review event and the audit row record what was acknowledged.
     """
     comment = _clean_comment(comment, required=False)
     with transaction.atomic():
@@ -132,11 +161,21 @@ def asset_approve(*, asset: Asset, user, sha256: str | None = None,
         if sha256 is not None and sha256 != asset.sha256:
             raise ValidationError("This asset changed since you opened it. Look at it again "
                                   "before approving.", code="stale_view")
+        _target(asset, ReviewAction.APPROVE)  # an illegal move says so before staleness does
+        acknowledged = ""
+        if asset.is_stale:
+            if not confirm_stale:
+                raise StaleAssetError(asset)
+            acknowledged = "; ".join(stale_reasons(asset))
         if file_sha256(asset.file.name) != asset.sha256:
             raise ValidationError("The stored file no longer matches what was rendered, so "
                                   "it cannot be approved. Render it again.",
                                   code="file_changed")
-        event = _move(asset, ReviewAction.APPROVE, user=user, comment=comment)
+        if acknowledged:  # kept with the decision itself, where the timeline shows it
+            note = f"Approved although stale ({acknowledged})."
+            comment = f"{note} {comment}".strip()[:MAX_COMMENT]
+        event = _move(asset, ReviewAction.APPROVE, user=user, comment=comment,
+                      stale_acknowledged=acknowledged)
         if asset.slot_id is not None:
             # Unset the old live asset first: the one-live-per-slot constraint is immediate.
             previous = list(Asset.objects.select_for_update()
@@ -155,17 +194,28 @@ def asset_approve(*, asset: Asset, user, sha256: str | None = None,
     return event
 
 
-def assets_approve_bulk(*, assets: Iterable[Asset], user) -> tuple[list[ReviewEvent], list[str]]:
-    """Approve several assets, each in its own transaction; returns the approvals and, for the
-    ones refused, why (an asset of one's own, one already reviewed, ...)."""
-    approved, problems = [], []
+class BulkApproval(NamedTuple):
+    approved: list[ReviewEvent]
+    problems: list[str]  # why each refused asset was not approved (stale ones aside)
+    stale: list[StaleAssetError]  # stale assets skipped for want of confirm_stale
+
+
+def assets_approve_bulk(*, assets: Iterable[Asset], user,
+                        confirm_stale: bool = False) -> BulkApproval:
+    """Approve several assets, each in its own transaction; returns the approvals, and for
+    the ones refused, why (an asset of one's own, one already reviewed, ...). Stale assets are
+    skipped and listed unless ``confirm_stale`` acknowledges them all."""
+    result = BulkApproval([], [], [])
     for asset in assets:
         try:
-            approved.append(asset_approve(asset=asset, user=user))
+            result.approved.append(asset_approve(asset=asset, user=user,
+                                                 confirm_stale=confirm_stale))
+        except StaleAssetError as exc:
+            result.stale.append(exc)
         except (ValidationError, PermissionDenied) as exc:
             reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            problems.append(f"Asset {asset.pk}: {reason}")
-    return approved, problems
+            result.problems.append(f"Asset {asset.pk}: {reason}")
+    return result
 
 
 def asset_reject(*, asset: Asset, user, comment: str) -> ReviewEvent:

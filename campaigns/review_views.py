@@ -50,6 +50,7 @@ def asset_detail(request, membership, asset_id):
         "own_asset": review.asset_author_id(asset) == request.user.pk,
         "can_edit": can(membership, "asset.edit"),
         "next_url": request.GET.get("next", ""),
+        "stale_question": review.stale_question(asset) if asset.is_stale else "",
     })
 
 
@@ -73,11 +74,13 @@ def _safe_next(request, fallback: str) -> str:
 def asset_review(request, membership, asset_id, action):
     """Approve, request changes or reject one asset version."""
     asset = _asset_or_404(membership, asset_id)
+    stale_refused = False
     try:
         if action == "approve":
             review.asset_approve(asset=asset, user=request.user,
                                  sha256=request.POST.get("sha256") or None,
-                                 comment=request.POST.get("comment", ""))
+                                 comment=request.POST.get("comment", ""),
+                                 confirm_stale=request.POST.get("confirm_stale") == "yes")
         elif action == "request_changes":
             review.asset_request_changes(asset=asset, user=request.user,
                                          comment=request.POST.get("comment", ""),
@@ -87,17 +90,21 @@ def asset_review(request, membership, asset_id, action):
                                 comment=request.POST.get("comment", ""))
     except ValidationError as exc:
         problem, done = " ".join(exc.messages), ""
+        stale_refused = isinstance(exc, review.StaleAssetError)
     else:
         problem, done = "", REVIEW_ACTIONS[action]
     if request.htmx:  # the review queue swaps the card for the outcome and moves on
         return render(request, "campaigns/_queue_outcome.html",
-                      {"asset": asset, "problem": problem, "done": done})
+                      {"asset": asset, "problem": problem, "done": done,
+                       "ask_stale": stale_refused})
     if problem:
         messages.error(request, problem)
     else:
         messages.success(request, done)
     fallback = reverse("asset-detail", kwargs={"ws": membership.workspace.slug,
                                                "asset_id": asset.pk})
+    if stale_refused:  # back to the asset, where the confirmation is asked
+        return redirect(fallback)
     return redirect(_safe_next(request, fallback))
 
 
@@ -128,6 +135,9 @@ def review_queue_view(request, membership):
     """Assets waiting for review, oldest first, with keyboard shortcuts and bulk approve."""
     page = Paginator(review_queue(membership.workspace), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for asset in page.object_list:  # what the approve confirmation asks
+        asset.stale_question = review.stale_question(asset) if asset.is_stale else ""
     return render(request, "campaigns/review_queue.html", {
         "page": page, "can_review": can(membership, "asset.review"),
     })
@@ -136,19 +146,32 @@ def review_queue_view(request, membership):
 @require_POST
 @workspace_view("asset.review")
 def review_bulk_approve(request, membership):
-    """Approve the chosen assets after an explicit confirmation."""
+    """Approve the chosen assets after an explicit confirmation; stale ones are skipped and
+    listed unless the approver also confirmed those."""
     ids = [int(v) for v in request.POST.getlist("asset") if v.isdigit()]
     if request.POST.get("confirm") != "yes":
         messages.error(request, "Confirm the bulk approval first.")
     elif not ids:
         messages.error(request, "Choose the assets to approve.")
     else:
-        assets = Asset.objects.filter(workspace=membership.workspace, pk__in=ids)
-        approved, problems = review.assets_approve_bulk(assets=assets, user=request.user)
-        if approved:
-            messages.success(request, f"Approved {len(approved)} asset"
-                                      f"{'s' if len(approved) != 1 else ''}.")
-        for problem in problems[:10]:
+        assets = (Asset.objects.filter(workspace=membership.workspace, pk__in=ids)
+                  .select_related("slot__product", "slot__format").order_by("created_at", "id"))
+        result = review.assets_approve_bulk(
+            assets=assets, user=request.user,
+            confirm_stale=request.POST.get("confirm_stale") == "yes")
+        if result.approved:
+            messages.success(request, f"Approved {len(result.approved)} asset"
+                                      f"{'s' if len(result.approved) != 1 else ''}.")
+        if result.stale:
+            names = {a.pk: f"{a.slot.product.name} · {a.slot.format.name} v{a.version}"
+                     for a in assets if a.slot_id}
+            listed = "; ".join(f"{names.get(e.asset_id, f'asset {e.asset_id}')} "
+                               f"({e.reason})" for e in result.stale[:10])
+            messages.error(request, f"Skipped {len(result.stale)} stale asset"
+                                    f"{'s' if len(result.stale) != 1 else ''}: {listed}. "
+                                    "Approve them one by one, or tick “also approve stale "
+                                    "assets”.")
+        for problem in result.problems[:10]:
             messages.error(request, problem)
     return redirect("review-queue", ws=membership.workspace.slug)
 
@@ -178,7 +201,9 @@ def campaign_export(request, membership, campaign_id):
     campaign = get_object_or_404(Campaign.objects.select_related("workspace"), pk=campaign_id,
                                  workspace=membership.workspace)
     try:
-        link = export.campaign_export_link(campaign=campaign, user=request.user)
+        link = export.campaign_export_link(
+            campaign=campaign, user=request.user,
+            include_stale=request.POST.get("include_stale") == "yes")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("campaign-detail", ws=membership.workspace.slug,
@@ -193,8 +218,9 @@ def campaign_export_download(request, token):
     except PermissionDenied as exc:
         return render(request, "campaigns/export_denied.html", {"reason": str(exc)},
                       status=403)
-    response = StreamingHttpResponse(export.campaign_export_stream(grant.campaign),
-                                     content_type="application/zip")
+    response = StreamingHttpResponse(
+        export.campaign_export_stream(grant.campaign, include_stale=grant.include_stale),
+        content_type="application/zip")
     response["Content-Disposition"] = (
         f'attachment; filename="{export.export_zip_name(grant.campaign)}"')
     response["Cache-Control"] = "private, no-store"

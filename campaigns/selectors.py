@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
-from rendering.models import Asset, RenderJob, ReviewState
+from rendering.models import Asset, JobKind, RenderJob, ReviewState
 
 from .models import Campaign, CampaignRefresh, Slot
 
@@ -25,6 +25,34 @@ class SlotView:
     @property
     def waiting(self) -> list[Asset]:
         return [a for a in self.assets if a.review_state == ReviewState.IN_REVIEW]
+
+    @property
+    def stale_live(self) -> Asset | None:
+        live = self.live
+        return live if live is not None and live.is_stale else None
+
+    @property
+    def stale_waiting(self) -> list[Asset]:
+        return [a for a in self.waiting if a.is_stale]
+
+    @property
+    def rerender_pending(self) -> bool:
+        """A fresh render is on its way: a fresh candidate waits for review, or a render queued
+        after the slot went stale has not finished."""
+        since = max((a.stale_at for a in self.assets if a.is_stale), default=None)
+        return any(not a.is_stale for a in self.waiting) or any(
+            job.kind == JobKind.GENERATE and not job.is_finished
+            and (since is None or job.created_at >= since) for job in self.jobs)
+
+    @property
+    def stale(self) -> bool:
+        """The slot ships old values, or (with nothing live) can only ship old values."""
+        return self.stale_live is not None or (self.live is None and bool(self.stale_waiting))
+
+    @property
+    def needs_rerender(self) -> bool:
+        """Stale, and nothing fresh is on its way."""
+        return self.stale and not self.rerender_pending
 
     @property
     def others(self) -> list[Asset]:
@@ -48,12 +76,35 @@ def campaign_slots(campaign: Campaign) -> list[SlotView]:
         views[job.slot_id].jobs.append(job)
     for slot_id, assets in by_slot_assets.items():
         views[slot_id].assets = assets
+        for asset in assets:  # the slot (with product and format) is already here
+            asset.slot = views[slot_id].slot
     return list(views.values())
 
 
+@dataclass(frozen=True)
+class StaleSummary:
+    """What is stale in a campaign: live assets, candidates, and the slots to render again."""
+
+    live: list[Asset]
+    waiting: list[Asset]
+    to_rerender: list[SlotView]
+
+    @property
+    def total(self) -> int:
+        return len(self.live) + len(self.waiting)
+
+
+def campaign_stale_summary(slots: list[SlotView]) -> StaleSummary:
+    """The stale parts of a campaign from its slot views (no queries)."""
+    return StaleSummary(
+        live=[s.stale_live for s in slots if s.stale_live is not None],
+        waiting=[a for s in slots for a in s.stale_waiting],
+        to_rerender=[s for s in slots if s.needs_rerender])
+
+
 def campaigns_with_coverage(workspace):
-    """The workspace's campaigns with slots total, slots with a live asset, and assets waiting
-    for review (one query)."""
+    """The workspace's campaigns with slots total, slots with a live asset, live assets that are
+    stale, and assets waiting for review (one query)."""
     return (Campaign.objects.filter(workspace=workspace).select_related("brand")
             .annotate(
                 slots_total=Count("slots", distinct=True),
@@ -61,7 +112,10 @@ def campaigns_with_coverage(workspace):
                                  distinct=True),
                 waiting=Count("slots__assets",
                               filter=Q(slots__assets__review_state=ReviewState.IN_REVIEW),
-                              distinct=True))
+                              distinct=True),
+                stale_live=Count("slots__assets", filter=Q(slots__assets__is_live=True,
+                                                           slots__assets__stale_at__isnull=False),
+                                 distinct=True))
             .order_by("-created_at"))
 
 

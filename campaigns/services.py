@@ -12,10 +12,12 @@ from django.db import transaction
 
 from adstudio.files import files_delete_on_commit
 from brands.audit import audit_record
+from rendering.copy_rules import copy_problems
 from rendering.jobs import jobs_publish, quota_check
 from rendering.models import Asset, JobStatus, PromptTemplate, RenderJob, ReviewState
 from rendering.prompts import compose_prompt
 from rendering.recipes import batch_key, compose_recipe
+from rendering.typography import brand_style
 
 from .models import Campaign, CampaignStatus, RefreshSchedule, Slot
 
@@ -88,8 +90,9 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
                       refresh=None) -> GenerateResult:
     """Queue ``variants_per_slot`` renders for every slot (or the given ones).
 
-    All recipes are composed first (a template or banned-term problem changes nothing), the jobs
-    are created in one transaction, and they are published to the GPU queue after it commits.
+    All recipes are composed first (a template or banned-term problem, or copy that cannot be
+    set, such as a character no font has, changes nothing), the jobs are created in one
+    transaction, and they are published to the GPU queue after it commits.
     """
     if campaign.status == CampaignStatus.ARCHIVED:
         raise ValidationError(f"{campaign.name} is archived, so nothing new is rendered for it. "
@@ -99,7 +102,7 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
     choose = _template_chooser(campaign)
     if slots is None:
         slots = campaign.slots.select_related("product", "format").order_by("id")
-    jobs = []
+    jobs, problems, style = [], {}, brand_style(brand)
     for slot in slots:
         template = choose(slot.format.kind)
         composed = compose_prompt(
@@ -111,12 +114,19 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
                 composed=composed, format=slot.format, template=template, brand=brand,
                 product=slot.product, seed=None if seed is None else seed + variant,
             )
+            if variant == 0:  # B14: copy that cannot be set is refused before any job exists
+                problems.update(dict.fromkeys(
+                    f"{slot.product.name} ({slot.format.name}): {p}" for p in copy_problems(
+                        recipe["copy"], mode=recipe["text_mode"],
+                        style=style).values()))
             jobs.append(RenderJob(
                 workspace_id=campaign.workspace_id, slot=slot, created_by=user,
                 variant=variant, recipe=recipe, status=JobStatus.QUEUED,
                 batch_key=batch_key(recipe), refresh=refresh,
                 attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
             ))
+    if problems:
+        raise ValidationError(list(problems)[:20], code="copy_unsettable")
     with transaction.atomic():
         RenderJob.objects.bulk_create(jobs)
         if campaign.status == CampaignStatus.DRAFT:

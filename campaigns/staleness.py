@@ -1,6 +1,7 @@
 """Stale detection: an asset made from a product, brand kit or template that has changed since
 is flagged with the reason ("price 12.99 -> 9.99"), its campaign's marketer is told, and,
-where the campaign says so, the slot is rendered again.
+where the campaign says so, the slot is rendered again. ``campaign_rerender_stale`` is the
+campaign page's "Render all stale again": one new render per stale slot, never twice.
 
 Called by the services that change those things, inside their transaction, in a number of
 queries that does not grow with the catalog: a feed re-import that changes one price among
@@ -11,18 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from brands.models import Product
+from brands.access import require
+from brands.audit import audit_record
+from brands.models import Membership, Product
 from rendering.models import Asset
 from rendering.recipes import product_snapshot
 
-from .models import CampaignStatus
+from .models import Campaign, CampaignStatus
+from .selectors import campaign_slots
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +127,38 @@ def _follow_up(asset_ids: list[int]) -> None:
                 campaign_generate(campaign=campaign, user=None, slots=slots, variants=1)
             except ValidationError as exc:  # e.g. over quota: the email already went out
                 logger.warning("could not re-render stale assets of %s: %s", campaign, exc)
+
+
+@dataclass(frozen=True)
+class RerenderResult:
+    jobs: list  # the render jobs queued, one per stale slot
+    already_pending: int  # stale slots skipped: a fresh render is queued or waiting for review
+
+
+def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
+    """Render every stale slot of the campaign again (or only ``product``'s): one new render
+    per slot whose live asset is stale (or whose only candidates are), through
+    ``campaign_generate``. A slot with a fresh render queued or waiting for review is skipped,
+    so a second click before the renders finish queues nothing. Marketers and admins."""
+    from .services import campaign_generate
+
+    membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of this workspace.")
+    require(membership, "campaign.generate")
+    with transaction.atomic():
+        # One click at a time per campaign: the second one sees the first one's jobs.
+        campaign = (Campaign.objects.select_for_update(of=("self",))
+                    .select_related("workspace", "brand").get(pk=campaign.pk))
+        views = [v for v in campaign_slots(campaign)
+                 if product is None or v.slot.product_id == product.pk]
+        stale = [v for v in views if v.stale]
+        slots = [v.slot for v in stale if not v.rerender_pending]
+        jobs = []
+        if slots:
+            jobs = campaign_generate(campaign=campaign, user=user, slots=slots, variants=1).jobs
+            audit_record(workspace_id=campaign.workspace_id, actor=user,
+                         verb="campaign.rerender_stale", obj=campaign,
+                         data={"jobs": [job.pk for job in jobs], "slots": [s.pk for s in slots],
+                               "product": product.pk if product else None})
+    return RerenderResult(jobs=jobs, already_pending=len(stale) - len(slots))

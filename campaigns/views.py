@@ -12,10 +12,15 @@ from django.views.decorators.http import require_POST
 from adstudio.confirm import delete_confirmed
 from brands.access import can, workspace_view
 
-from . import refresh, services
+from . import refresh, services, staleness
 from .forms import CampaignEditForm, CampaignForm, RefreshScheduleForm
 from .models import Campaign, RefreshSchedule
-from .selectors import campaign_refresh_history, campaign_slots, campaigns_with_coverage
+from .selectors import (
+    campaign_refresh_history,
+    campaign_slots,
+    campaign_stale_summary,
+    campaigns_with_coverage,
+)
 
 
 @workspace_view("workspace.view")
@@ -81,6 +86,7 @@ def _detail_page(request, membership, campaign, schedule_form=None, status=200):
         cells.setdefault(view.slot.product_id, {})[view.slot.format_id] = view
     matrix = [(product, [cells[pid].get(f.pk) for f in formats])
               for pid, product in products.items()]
+    stale = campaign_stale_summary(slots)
     return render(request, "campaigns/campaign_detail.html", {
         "campaign": campaign, "slots": slots, "coverage": coverage,
         "formats": formats, "matrix": matrix,
@@ -90,6 +96,8 @@ def _detail_page(request, membership, campaign, schedule_form=None, status=200):
         "schedule_form": schedule_form or RefreshScheduleForm(
             initial=_schedule_initial(campaign), campaign=campaign),
         "refreshes": campaign_refresh_history(campaign),
+        "stale": stale,
+        "stale_products": {view.slot.product_id for view in stale.to_rerender},
     }, status=status)
 
 
@@ -128,6 +136,33 @@ def campaign_refresh_now(request, membership, campaign_id):
             messages.info(request, "This campaign was already refreshed for the current period.")
         else:
             messages.success(request, f"Refreshing: queued {done.jobs_created} renders.")
+    return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
+
+
+@require_POST
+@workspace_view("campaign.generate")
+def campaign_rerender_stale(request, membership, campaign_id):
+    """Render all stale slots again (or one product's): one new render per slot."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
+    product = None
+    if request.POST.get("product", "").isdigit():
+        product = get_object_or_404(campaign.products, pk=int(request.POST["product"]))
+    try:
+        result = staleness.campaign_rerender_stale(campaign=campaign, user=request.user,
+                                                   product=product)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        pending = (f" {result.already_pending} stale slot"
+                   f"{'s' if result.already_pending != 1 else ''} already "
+                   f"{'have' if result.already_pending != 1 else 'has'} a fresh render on the "
+                   "way." if result.already_pending else "")
+        if result.jobs:
+            count = len(result.jobs)
+            messages.success(request, f"Queued {count} render{'s' if count != 1 else ''} of "
+                                      f"stale slots.{pending}")
+        else:
+            messages.info(request, f"Nothing to render again.{pending}")
     return redirect("campaign-detail", ws=membership.workspace.slug, campaign_id=campaign.pk)
 
 

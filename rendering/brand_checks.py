@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+UNVERIFIED = "unverified"  # the check could not verify something: a person has to look
 # CIEDE2000 distance under which a color counts as the brand color (about "clearly the same
 # hue family" for designers; 2.3 is a just-noticeable difference).
 ON_BRAND_DELTA_E = 15.0

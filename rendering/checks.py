@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections import Counter
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -22,6 +23,7 @@ from brands.models import BrandKit
 from .brand_checks import (
     FAIL,
     PASS,
+    UNVERIFIED,
     CheckResult,
     copy_rules_check,
     logo_check,
@@ -30,7 +32,15 @@ from .brand_checks import (
     weight_check,
 )
 from .models import Asset, CheckKind, JobStatus, QualityCheck, RenderJob
-from .text_check import ROLE_LABELS, detect_text, read_native, read_overlay, reading_problem
+from .overlay_check import verify_overlay
+from .text_check import (
+    ROLE_LABELS,
+    detect_text,
+    read_native,
+    read_overlay,
+    reading_doubt,
+    reading_problem,
+)
 from .typography import NATIVE_ROLES, NO_TEXT_NEGATIVE
 
 logger = logging.getLogger(__name__)
@@ -78,26 +88,40 @@ def _open(name: str) -> Image.Image:
 
 def text_check(image: Image.Image, *, copy: dict, mode: str, layout: dict,
                detections: list[dict]) -> CheckResult | None:
-    """Read the copy back: the layer's lines on their boxes, the model's among the detected
-    text. None when the asset carries no copy."""
+    """Verify the copy: the layer's lines against a reference rendering of the same string,
+    fonts, size, colour and box (OCR for layouts from before fonts were recorded), the model's
+    by OCR among the detected text. Pass only when every line is exactly as written; "not
+    verified" when some line could not be checked (named for the reviewer); None when the
+    asset carries no copy."""
     native = [role for role in NATIVE_ROLES.get(mode, ()) if copy.get(role)]
-    readings = read_overlay(image, layout) + read_native(detections, copy, native)
-    missing = layout.get("missing", [])
-    if not readings and not missing:
+    lines = layout.get("lines", [])
+    overlay = (verify_overlay(image, layout, copy) if all(line.get("runs") for line in lines)
+               else read_overlay(image, layout))
+    readings = overlay + read_native(detections, copy, native)
+    missing, refused = layout.get("missing", []), layout.get("refused", {})
+    if not readings and not missing and not refused:
         return None
-    wrong = [r for r in readings if not r.exact]
+    wrong = [r for r in readings if r.wrong]
+    doubtful = [r for r in readings if r.status == "not_verified"]
     details = {"mode": mode, "readings": [r.as_dict() for r in readings], "missing": missing,
-               "native_failed": any(r.source == "native" for r in wrong)}
-    if wrong or missing:
+               "refused": refused, "native_failed": any(r.source == "native" for r in wrong)}
+    if wrong or missing or refused:
         reasons = [reading_problem(r) for r in wrong] + [
             f"{ROLE_LABELS.get(role, role)} did not fit at a readable size "
-            f"({settings.ADSTUDIO_MIN_TEXT_PX} px) and was left out." for role in missing]
+            f"({settings.ADSTUDIO_MIN_TEXT_PX} px) and was left out." for role in missing
+        ] + [f"{reason} It was left out." for reason in refused.values()]
         return CheckResult(CheckKind.TEXT, FAIL, " ".join(reasons), details)
-    unverified = "".join(dict.fromkeys("".join(r.unverified for r in readings)))
-    note = (f" The OCR model cannot read {' '.join(unverified)}; everything else was checked."
-            if unverified else "")
-    return CheckResult(CheckKind.TEXT, PASS,
-                       f"All {len(readings)} copy lines read back exactly.{note}", details)
+    if doubtful:
+        checked = len(readings) - len(doubtful)
+        return CheckResult(CheckKind.TEXT, UNVERIFIED, " ".join(
+            [reading_doubt(r) for r in doubtful]
+            + [f"The other {checked} line{'s are' if checked != 1 else ' is'} exact."
+               if checked else ""]).strip(), details)
+    how = [f"{n} set by us, matched against a reference rendering" if method == "reference"
+           else f"{n} read back by OCR" for method, n in
+           Counter(r.method for r in readings).items()]
+    return CheckResult(CheckKind.TEXT, PASS, f"All {len(readings)} copy lines are exactly as "
+                       f"written ({'; '.join(how)}).", details)
 
 
 def _logo_image(style: dict | None) -> Image.Image | None:

@@ -1,11 +1,14 @@
 """Fault injection for tests of what cannot happen on a CPU machine (out of GPU memory).
 
 ``ADSTUDIO_FAULT_INJECTION="oom:N"`` makes the next N pipeline calls of this process raise
-``torch.OutOfMemoryError`` before they start. Empty (the default) injects nothing; it is read
-only here, and production never sets it.
+``torch.OutOfMemoryError`` before they start; ``"slow_load:S"`` makes each model load in a
+worker process take S seconds longer (real weights take minutes: F14). Empty (the default)
+injects nothing; it is read only here, and production never sets it.
 """
 
 from __future__ import annotations
+
+import time
 
 from django.conf import settings
 
@@ -23,6 +26,12 @@ def maybe_inject_oom() -> None:
 
         raise torch.OutOfMemoryError(
             f"CUDA out of memory (injected by ADSTUDIO_FAULT_INJECTION={plan})")
+
+
+def maybe_slow_down_load() -> None:
+    plan = settings.ADSTUDIO_FAULT_INJECTION
+    if plan.startswith("slow_load:"):
+        time.sleep(float(plan.split(":", 1)[1]))
 
 
 def reset() -> None:

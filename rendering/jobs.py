@@ -216,10 +216,41 @@ class ReconcileReport:
     published: int
 
 
+def broker_queue_depth(queue: str) -> int | None:
+    """Messages (doorbells) waiting in the broker's ``queue``; None when the broker cannot say
+    (down, or the in-process default)."""
+    from kombu.exceptions import OperationalError
+
+    from adstudio.celery import app
+
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_read() as connection:
+            try:
+                channel = connection.default_channel
+                return channel.queue_declare(queue=queue, passive=True).message_count
+            except connection.channel_errors:
+                return 0  # Redis keeps no empty list: nothing waits there
+            except connection.connection_errors:
+                return None
+    except (OperationalError, OSError):
+        return None
+
+
 def jobs_reconcile() -> ReconcileReport:
     """Run by beat: requeue running jobs whose lease expired (or fail them at their attempt
-    limit, with the reason), and publish queued jobs that were never published or whose
-    doorbell is long overdue."""
+    limit, with the reason), and publish queued jobs whose doorbell is missing.
+
+    A doorbell goes missing when it was never published (broker down), when Redis lost it (a
+    crash between two AOF fsyncs) or when a killed worker holds it unacknowledged until the
+    visibility timeout (26 min by default). Doorbells are interchangeable (each claims the next
+    job in fair order), so the broker must hold at least one per queued job: the reconciler
+    tops the queue up to that, for the oldest jobs first (F16). So a job whose doorbell was
+    lost starts within ADSTUDIO_PUBLISH_GRACE_SECONDS + ADSTUDIO_RECONCILE_EVERY_SECONDS once a
+    GPU worker is free. Only when the broker cannot report its depth does the reconciler fall
+    back to republishing doorbells older than ADSTUDIO_REPUBLISH_AFTER_SECONDS.
+    """
     now = timezone.now()
     expired = RenderJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     giving_up = list(expired.filter(attempt__gte=F("attempt_limit")).values_list("id", flat=True))
@@ -235,12 +266,24 @@ def jobs_reconcile() -> ReconcileReport:
         status=JobStatus.QUEUED, lease_expires_at=None, published_at=None, worker="")
     expired.filter(cancel_requested=True).update(
         status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
-    stale = now - timedelta(seconds=settings.ADSTUDIO_REPUBLISH_AFTER_SECONDS)
     grace = now - timedelta(seconds=settings.ADSTUDIO_PUBLISH_GRACE_SECONDS)
-    due = list(RenderJob.objects.filter(status=JobStatus.QUEUED, cancel_requested=False).filter(
-        Q(published_at__isnull=True, created_at__lt=grace) | Q(published_at__lt=stale)
+    queued = RenderJob.objects.filter(status=JobStatus.QUEUED, cancel_requested=False,
+                                      attempt__lt=F("attempt_limit"))
+    due = list(queued.filter(
+        Q(published_at__isnull=True, created_at__lt=grace)
         | Q(published_at__isnull=True, started_at__isnull=False)
-    ).values_list("id", flat=True)[:1000])
+    ).order_by("id").values_list("id", flat=True)[:1000])
+    waiting = broker_queue_depth("gpu")
+    if waiting is None:
+        stale = now - timedelta(seconds=settings.ADSTUDIO_REPUBLISH_AFTER_SECONDS)
+        due += list(queued.filter(published_at__lt=stale).order_by("id")
+                    .values_list("id", flat=True)[:1000])
+    else:
+        # Jobs published within the grace may still be on their way to the broker.
+        deficit = queued.filter(published_at__isnull=False).count() - waiting
+        if deficit > 0:
+            due += list(queued.filter(published_at__lt=grace).order_by("published_at", "id")
+                        .values_list("id", flat=True)[:min(deficit, 1000)])
     published = jobs_publish(due) if due else 0
     return ReconcileReport(requeued=requeued, failed=failed, published=published)
 

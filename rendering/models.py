@@ -274,6 +274,14 @@ class Asset(models.Model):
         return self.stale_at is not None
 
 
+class WorkerStatus(models.TextChoices):
+    LOADING = "loading", "Loading the model"
+    HEALTHY = "healthy", "Ready"
+    FAILED = "failed", "Could not load the model"
+    LOST = "lost", "Lost (no heartbeat)"
+    STOPPED = "stopped", "Stopped"
+
+
 class Worker(models.Model):
     """A worker process, as it last reported itself (heartbeat)."""
 
@@ -281,7 +289,12 @@ class Worker(models.Model):
     queues = models.CharField(max_length=100)
     device = models.CharField(max_length=200, blank=True)  # e.g. "cuda:0 NVIDIA H200 (141 GB)"
     model = models.CharField(max_length=500, blank=True)
-    status = models.CharField(max_length=20, default="starting")  # starting, healthy, stopped
+    status = models.CharField(max_length=20, choices=WorkerStatus.choices,
+                              default=WorkerStatus.LOADING)
+    # What an operator should know about the status (a failed load's reason, why it is lost).
+    detail = models.CharField(max_length=500, blank=True)
+    # Seconds the model took to load and warm up in this process (None while loading).
+    load_seconds = models.FloatField(null=True, blank=True)
     jobs_done = models.PositiveIntegerField(default=0)
     current_job = models.ForeignKey(
         RenderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -300,6 +313,8 @@ class CheckStatus(models.TextChoices):
     PASS = "pass", "Pass"
     WARN = "warn", "Warn"
     FAIL = "fail", "Fail"
+    # The check could not verify something (OCR cannot read it): a person has to look.
+    UNVERIFIED = "unverified", "Not verified"
 
 
 class CheckKind(models.TextChoices):
@@ -317,7 +332,7 @@ class QualityCheck(models.Model):
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="checks")
     kind = models.CharField(max_length=20, choices=CheckKind.choices)
-    status = models.CharField(max_length=8, choices=CheckStatus.choices)
+    status = models.CharField(max_length=12, choices=CheckStatus.choices)
     reason = models.CharField(max_length=1000)
     details = models.JSONField(default=dict, blank=True)
     seconds = models.FloatField(default=0)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
 
-from .jobs import queue_positions
-from .models import JobStatus, RenderJob, Worker
-
-WORKER_ALIVE_SECONDS = 60
+from .jobs import broker_queue_depth, queue_positions
+from .models import JobStatus, RenderJob, Worker, WorkerStatus
 
 
 def job_states(jobs: list[RenderJob]) -> list[dict]:
@@ -27,12 +26,7 @@ def job_states(jobs: list[RenderJob]) -> list[dict]:
 def operator_overview(*, broker_depths: dict[str, int | None]) -> dict:
     """Workers, queue depths, throughput and recent failures, in a few queries."""
     now = timezone.now()
-    alive_after = now - timedelta(seconds=WORKER_ALIVE_SECONDS)
-    workers = [{
-        "name": w.name, "device": w.device, "model": w.model, "status": w.status,
-        "alive": w.status == "healthy" and w.last_seen_at >= alive_after,
-        "jobs_done": w.jobs_done, "last_seen_at": w.last_seen_at.isoformat(),
-    } for w in Worker.objects.order_by("-last_seen_at")[:200]]
+    workers = [worker_state(w, now=now) for w in Worker.objects.order_by("-last_seen_at")[:200]]
     by_status = dict(RenderJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
                      .values_list("status").annotate(n=Count("id")))
     last_hour = RenderJob.objects.filter(finished_at__gte=now - timedelta(hours=1))
@@ -41,6 +35,7 @@ def operator_overview(*, broker_depths: dict[str, int | None]) -> dict:
         .values("error").annotate(count=Count("id")).order_by("-count")[:20]
     )
     return {
+        "render": render_capacity(workers),
         "workers": workers,
         "queued": by_status.get(JobStatus.QUEUED, 0),
         "running": by_status.get(JobStatus.RUNNING, 0),
@@ -51,26 +46,55 @@ def operator_overview(*, broker_depths: dict[str, int | None]) -> dict:
     }
 
 
+def worker_state(worker: Worker, *, now) -> dict:
+    """One worker as an operator sees it: a row that still says healthy or loading but has
+    been silent for three heartbeats is shown as lost (the reconciler then marks it)."""
+    from .worker import worker_silence_seconds
+
+    silent = worker.last_seen_at < now - timedelta(seconds=worker_silence_seconds())
+    state = worker.status
+    if silent and state in (WorkerStatus.HEALTHY, WorkerStatus.LOADING):
+        state = WorkerStatus.LOST
+    return {
+        "name": worker.name, "device": worker.device, "model": worker.model,
+        "status": state, "label": WorkerStatus(state).label if state in WorkerStatus.values
+        else state, "alive": state == WorkerStatus.HEALTHY, "detail": worker.detail,
+        "load_seconds": worker.load_seconds, "jobs_done": worker.jobs_done,
+        "started_at": worker.started_at.isoformat(),
+        "last_seen_at": worker.last_seen_at.isoformat(),
+        "gpu": "gpu" in worker.queues.split(","),
+        "recent": worker.last_seen_at >= now - timedelta(hours=1),
+    }
+
+
+def render_capacity(workers: list[dict]) -> dict:
+    """Whether any GPU worker can render now, and if not, why (for /ops/ and /healthz)."""
+    from adstudio.celery import app
+
+    if app.conf.task_always_eager:
+        return {"can_render": True, "ready": 0, "summary": "in-process (no GPU workers)"}
+    gpu = [w for w in workers if w["gpu"]]
+    ready = sum(w["alive"] for w in gpu)
+    counts = Counter(w["status"] for w in gpu if not w["alive"] and w["recent"])
+    if ready:
+        summary = f"{ready} GPU worker process{'es' if ready > 1 else ''} ready"
+    elif counts.get(WorkerStatus.LOADING):
+        summary = "no GPU worker can render yet: loading the model"
+    else:
+        summary = "no GPU worker can render: start one (docs/workers.md)"
+    others = ", ".join(f"{n} {WorkerStatus(s).label.lower()}" for s, n in counts.items()
+                       if s in WorkerStatus.values and s != WorkerStatus.STOPPED)
+    return {"can_render": bool(ready), "ready": ready,
+            "summary": f"{summary} ({others})" if others else summary}
+
+
 def broker_queue_depths(queues=("gpu", "cpu", "default")) -> dict[str, int | None]:
     """Messages waiting in each broker queue (None when the broker cannot be asked)."""
-    from kombu.exceptions import OperationalError
-
     from adstudio.celery import app
 
     if app.conf.task_always_eager:
         return dict.fromkeys(queues, 0)
-    depths = {}
-    try:
-        with app.connection_for_read() as connection:
-            channel = connection.default_channel
-            for queue in queues:
-                try:
-                    depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
-                except channel.connection.channel_errors:
-                    depths[queue] = 0
-    except (OperationalError, OSError):
-        return dict.fromkeys(queues)
-    return depths
+    return {queue: broker_queue_depth(queue) for queue in queues}
 
 
 CHECK_ORDER = ("text", "copy_rules", "logo", "safe_zone", "file_weight", "palette")
@@ -80,13 +104,14 @@ def asset_checks(asset) -> list[dict]:
     """An asset's quality checks for the review screen and the API, most important first:
     kind, label, status, reason, and for the text check each line's reading and differences.
     Empty while the checks have not run yet."""
-    from .models import CheckKind, QualityCheck
+    from .models import CheckKind, CheckStatus, QualityCheck
 
-    labels = dict(CheckKind.choices)
+    labels, statuses = dict(CheckKind.choices), dict(CheckStatus.choices)
     rows = sorted(QualityCheck.objects.filter(asset_id=asset.pk),
                   key=lambda c: CHECK_ORDER.index(c.kind) if c.kind in CHECK_ORDER else 99)
     return [{
         "kind": c.kind, "label": labels.get(c.kind, c.kind), "status": c.status,
+        "status_label": statuses.get(c.status, c.status),  # "Not verified" is never a pass
         "reason": c.reason, "readings": c.details.get("readings", []),
         "rerender": c.details.get("rerender"), "details": c.details, "seconds": c.seconds,
     } for c in rows]

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
+from .copy_rules import recipe_copy_problem, template_copy_validate
 from .formats import fit_to_format
 from .models import Asset, JobKind, RenderJob
 from .prompts import validate_template_body
@@ -97,7 +98,7 @@ def _recipe_problem(recipe) -> str | None:
             return "the recipe has no steps or no output size"
     except (TypeError, ValueError, KeyError) as exc:
         return f"the recipe is invalid ({exc})"
-    return None
+    return recipe_copy_problem(recipe)  # B14: before the GPU time, not after it
 
 
 class OutOfMemory(Exception):
@@ -365,6 +366,9 @@ def prompt_template_save(*, workspace, name: str, kind: str, body: str,
             validate_template_body(copy[field])
         except ValidationError as exc:
             raise ValidationError({field: exc.messages}) from None
+    # Line breaks, control characters, length and glyphs no font has (B14).
+    template_copy_validate(text_mode=text_mode, brand=brand,
+                           lines={f: copy[f] for f in ("headline", "subline", "cta")})
     with transaction.atomic():
         if template is None:
             template = PromptTemplate.objects.create(

@@ -36,10 +36,13 @@ def render_job(job_id=None, *args, **kwargs) -> None:
 @shared_task(name="rendering.reconcile_jobs", ignore_result=True)
 def reconcile_jobs() -> None:
     from .checks import asset_checks_reconcile
+    from .worker import workers_mark_lost
 
     report = jobs.jobs_reconcile()
     if report.requeued or report.failed or report.published:
         logger.info("reconciled render jobs: %s", report)
+    if lost := workers_mark_lost():
+        logger.warning("%s worker processes stopped reporting: marked lost", lost)
     if checks := asset_checks_reconcile():
         logger.info("queued the checks of %s assets again", checks)
 

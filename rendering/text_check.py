@@ -2,11 +2,16 @@
 
 PP-OCRv4 runs through RapidOCR on ONNX Runtime (CPU); its models ship inside the
 ``rapidocr-onnxruntime`` wheel, so nothing is downloaded, and they load once per process.
-Copy the typography layer set is read on the boxes the layer recorded (recognition alone on
-each line's crop reads far more exactly than detection, which merges and reorders boxes);
-copy the model drew is found with detection plus recognition and an order-tolerant match.
-Both sides are normalized (NFKC, so full and half width agree; quotes, dashes whitespace and case)
-and each required string is scored by character error rate.
+Copy the model drew is found with detection plus recognition and an order-tolerant match. Copy
+the typography layer set is verified against a reference rendering instead
+(rendering/overlay_check.py); reading it on the boxes the layer recorded (recognition alone on
+each line's crop reads far more exactly than detection, which merges and reorders boxes) stays
+for layouts recorded before the layer kept its fonts, and for bench/copy_fidelity.py.
+Both sides are normalized (NFKC, so full and half width agree; quotes, dashes and whitespace)
+and each required string is scored by character error rate, case included. What OCR cannot
+tell is never a pass: copy with characters outside the recognizer's set, or whose only
+difference is the case of a letter that looks the same in both cases (c, o, s, u, v, w, x, z),
+is "not verified"; a currency sign the recognizer reads as another one is wrong.
 """
 
 from __future__ import annotations
@@ -46,23 +51,35 @@ def ocr_engine():
 
 def normalize(text: str) -> str:
     """The form copy is compared in: NFKC (full width -> half width), one kind of quote and
-    dash, no whitespace (OCR neither keeps nor invents spacing reliably) and no case (the
-    recognizer reads a capital O, C or S after Chinese as small)."""
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
+    dash, and no whitespace (OCR neither keeps nor invents spacing reliably). Case is kept:
+    ``iphone`` is not ``iPhone``."""
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION)
     return re.sub(r"\s+", "", text)
 
 
 # Stands in the expected text for a character the recognizer cannot read: it matches any one
-# character (PP-OCR reads € as E) or none, at no cost.
+# character (PP-OCR reads € as E) or none, at no cost, except a currency sign the recognizer
+# does read (a € price read as $ is wrong). The line is then "not verified", never exact.
 UNREADABLE = "\x00"
+# Currency signs PP-OCRv4 reads (its set has no €, £, ₩ or ₹): one read where an unreadable
+# sign was expected means the model drew another currency.
+CURRENCY_SIGNS = frozenset("$¥")
+# Letters whose capital and small forms differ only in size: the recognizer confuses them.
+LOOKALIKE_CASE = frozenset("cosuvwxz")
 
 
-def _cost(expected: str, read: str) -> int:
-    return 0 if expected in (read, UNREADABLE) else 1
+def _cost(expected: str, read: str, loose_case: bool = True) -> int:
+    if expected == read:
+        return 0
+    if expected == UNREADABLE:
+        return int(read in CURRENCY_SIGNS)
+    return int(not (loose_case and expected.lower() == read.lower()
+                    and expected.lower() in LOOKALIKE_CASE))
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance of ``b`` from ``a`` (``a`` may hold UNREADABLE marks)."""
+def edit_distance(a: str, b: str, *, loose_case: bool = True) -> int:
+    """Levenshtein distance of ``b`` from ``a`` (``a`` may hold UNREADABLE marks); with
+    ``loose_case`` a look-alike letter in the other case costs nothing."""
     prev = [0]
     for ca in a:
         prev.append(prev[-1] + (ca != UNREADABLE))
@@ -70,7 +87,7 @@ def edit_distance(a: str, b: str) -> int:
         cur = [j]
         for i, ca in enumerate(a, 1):
             cur.append(min(prev[i] + 1, cur[i - 1] + (ca != UNREADABLE),
-                           prev[i - 1] + _cost(ca, cb)))
+                           prev[i - 1] + _cost(ca, cb, loose_case)))
         prev = cur
     return prev[-1]
 
@@ -79,6 +96,18 @@ def cer(expected: str, read: str) -> float:
     """Character error rate of ``read`` against ``expected`` (both normalized)."""
     expected, read = normalize(expected), normalize(read)
     return edit_distance(expected, read) / max(1, len(expected))
+
+
+def reading_status(expected: str, read: str, unverified: str) -> str:
+    """"wrong" when OCR found a real difference, "not_verified" when it cannot tell (a
+    character outside its set, only the case of look-alike letters differs, or nothing it
+    can read), "exact" otherwise. ``expected`` holds UNREADABLE marks, both normalized."""
+    if edit_distance(expected, read) > 0:
+        return "wrong"
+    if (unverified or edit_distance(expected, read, loose_case=False) > 0
+            or not expected.replace(UNREADABLE, "")):
+        return "not_verified"
+    return "exact"
 
 
 def best_substring(needle: str, haystack: str) -> tuple[int, str]:
@@ -166,18 +195,34 @@ class RoleReading:
     read: str
     cer: float
     boxes: list = field(default_factory=list)
-    source: str = "overlay"  # "overlay": read on the layer's boxes; "native": detected
+    source: str = "overlay"  # "overlay": set by the layer; "native": drawn by the model
     unverified: str = ""  # characters of the copy the recognizer cannot read at all
+    method: str = "ocr"  # "ocr", or "reference": compared with a reference rendering
+    status: str = ""  # "exact", "wrong" or "not_verified" (from the reading when empty)
+    note: str = ""  # why it is wrong or not verified, when OCR is not the reason
+    lines: list = field(default_factory=list)  # per line, for the reference method
+
+    def __post_init__(self):
+        if not self.status:
+            self.status = reading_status(verifiable(self.expected)[0], normalize(self.read),
+                                         self.unverified)
 
     @property
     def exact(self) -> bool:
-        return self.cer == 0
+        return self.status == "exact"
+
+    @property
+    def wrong(self) -> bool:
+        return self.status == "wrong"
 
     def as_dict(self) -> dict:
-        diff = [] if self.exact else differences(normalize(self.expected), normalize(self.read))
+        diff = ([] if self.exact or self.method != "ocr"
+                else differences(normalize(self.expected), normalize(self.read)))
         return {"role": self.role, "expected": self.expected, "read": self.read,
-                "cer": round(self.cer, 4), "exact": self.exact, "source": self.source,
-                "boxes": self.boxes, "unverified": self.unverified, "diff": diff}
+                "cer": round(self.cer, 4), "exact": self.exact, "status": self.status,
+                "source": self.source, "method": self.method, "note": self.note,
+                "boxes": self.boxes, "unverified": self.unverified, "diff": diff,
+                "lines": self.lines}
 
 
 def _score(expected: str, read: str) -> float:
@@ -240,6 +285,22 @@ def read_native(detections: list[dict], copy: dict, roles) -> list[RoleReading]:
 def reading_problem(reading: RoleReading) -> str:
     """One sentence a marketer understands."""
     label = ROLE_LABELS.get(reading.role, reading.role)
+    if reading.method == "reference":
+        return f"{label} “{reading.expected}” {reading.note}."
     if not reading.read:
         return f"{label} “{reading.expected}” could not be found on the image."
     return f"{label} reads “{reading.read}” instead of “{reading.expected}”."
+
+
+def reading_doubt(reading: RoleReading) -> str:
+    """Why a line is not verified, for the reviewer who has to look at it."""
+    label = ROLE_LABELS.get(reading.role, reading.role)
+    if reading.method == "reference":
+        return f"{label} “{reading.expected}” {reading.note}: check it by eye."
+    if reading.unverified:
+        signs = " ".join(dict.fromkeys(reading.unverified))
+        return f"{label} “{reading.expected}”: the OCR model cannot read {signs}; check it by eye."
+    if not verifiable(reading.expected)[0].replace(UNREADABLE, ""):
+        return f"{label} “{reading.expected}” has nothing the OCR model can read; check it by eye."
+    return (f"{label} reads “{reading.read}”: only the case of letters that look alike in both "
+            f"cases differs from “{reading.expected}”; check it by eye.")

@@ -6,8 +6,11 @@ copy), ``overlay`` (the model draws an image without text; this layer sets every
 disclaimer and logo exactly). Text stays inside the format's safe zones, shrinks to fit and then
 wraps (Chinese and Japanese break between characters, with line-start and line-end punctuation
 rules), reaches WCAG 4.5:1 against the pixels behind it (another palette color, else a scrim),
-and falls back to Noto Sans CJK for glyphs the brand font lacks. Every placed line is recorded
-with its box, so the text check reads back exactly what was set.
+and falls back per character to the fonts that have each glyph (rendering/fonts.py: Noto Sans
+CJK, Arabic and Hebrew, DejaVu, colour emoji), shaping right-to-left runs. Copy no font can draw
+is left out and reported, never set as empty boxes (rendering/copy_rules.py refuses it before
+the render). Every placed line is recorded with its box, size, colour and runs, so the overlay
+check can draw it again and compare (rendering/overlay_check.py).
 """
 
 from __future__ import annotations
@@ -18,29 +21,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-import numpy as np
 from babel.numbers import format_currency
 from django.conf import settings
-from django.template import Context, Engine
 from PIL import Image, ImageDraw, ImageFont
+
+from . import fonts
+from .contrast import WCAG_MIN as WCAG_MIN  # re-exported, as are the names below
+from .contrast import _hex_rgb, choose_color
+from .contrast import contrast_ratio as contrast_ratio
+from .contrast import relative_luminance as relative_luminance
+from .copy_rules import copy_problems
+from .fonts import FontRef
+from .line_breaking import NO_LINE_END as NO_LINE_END
+from .line_breaking import NO_LINE_START as NO_LINE_START
+from .line_breaking import wrap
 
 TEXT_MODES = ("native", "overlay", "both")
 ROLES = ("headline", "subline", "price", "cta", "disclaimer")
 # What the model is asked to draw itself, per mode (the layer sets the other roles).
 NATIVE_ROLES = {"native": ("headline", "price", "cta"), "overlay": (), "both": ("headline",)}
 LOCALES = {"en": "en_US", "zh": "zh_CN"}
-WCAG_MIN = 4.5
-
-# Kinsoku: characters that may not start a line, and ones that may not end it.
-NO_LINE_START = set("、。，．・：；？！ー」』）】》〉〕］｝〗〙〟'\"ゝゞぁぃぅぇぉっゃゅょゎ"
-                    "ァィゥェォッャュョヮヵヶ%％,.:;?!)]}…‥々〻")
-NO_LINE_END = set("「『（【《〈〔［｛〖〘〝([{$¥￥£€＄")
-_CJK = re.compile(r"[\u2e80-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-                  r"\uff00-\uffef]")
-
-_COPY_ENGINE = Engine(libraries={}, autoescape=False, string_if_invalid="",
-                      builtins=["django.template.defaulttags", "django.template.defaultfilters"])
-
 
 def format_price(amount, currency: str, language: str = "en") -> str:
     """The price as a shopper in ``language`` reads it: '$19.99', '¥199.00'."""
@@ -52,19 +52,22 @@ def compose_copy(*, template, brand, product, format=None, language: str = "en")
     sandbox as prompts), with the price formatted for the language and the brand's
     disclaimer. Empty lines are left out."""
     from .prompts import template_context
+    from .template_sandbox import template_render
 
-    context = Context(template_context(brand=brand, product=product, format=format),
-                      autoescape=False)
+    values = template_context(brand=brand, product=product, format=format)
     copy = {}
-    for role in ("headline", "subline", "cta"):
+    for role, what in (("headline", "The headline"), ("subline", "The subline"),
+                       ("cta", "The call to action")):
         body = getattr(template, role, "") or ""
-        text = re.sub(r"\s+", " ", _COPY_ENGINE.from_string(body).render(context)).strip()
+        # Checked and bounded like a prompt (B13): a bad line is a ValidationError, not a 500.
+        text = re.sub(r"\s+", " ", template_render(body, values, what=what)).strip()
         if text:
             copy[role] = text
     if getattr(template, "show_price", False):
         copy["price"] = format_price(product.price, product.currency, language)
-    if brand.disclaimer.strip():
-        copy["disclaimer"] = brand.disclaimer.strip()
+    disclaimer = re.sub(r"\s+", " ", brand.disclaimer).strip()  # saved before B14's checks
+    if disclaimer:
+        copy["disclaimer"] = disclaimer
     return copy
 
 
@@ -87,75 +90,24 @@ def brand_style(brand) -> dict:
     }
 
 
-# --- fonts -------------------------------------------------------------------------------
+# --- fonts (rendering/fonts.py: the chain, per-character fallback, drawing a line) ----------
 
-@lru_cache(maxsize=8)
-def _stored_bytes(name: str, sha256: str) -> bytes:
-    from django.core.files.storage import default_storage
-
-    with default_storage.open(name) as fh:
-        return fh.read()
+@lru_cache(maxsize=4096)
+def _measure(text: str, chain: tuple[FontRef, ...], size: int) -> int:
+    return fonts.line_width(fonts.line_runs(text, list(chain)), size)
 
 
-@lru_cache(maxsize=8)
-def _font_cmap(name: str, sha256: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    return frozenset(TTFont(io.BytesIO(_stored_bytes(name, sha256)), fontNumber=0).getBestCmap())
-
-
-@lru_cache(maxsize=256)
-def _load_font(source: tuple | None, size: int) -> ImageFont.FreeTypeFont:
-    if source is None:
-        return ImageFont.truetype(settings.ADSTUDIO_FALLBACK_FONT, size,
-                                  index=settings.ADSTUDIO_FALLBACK_FONT_INDEX)
-    return ImageFont.truetype(io.BytesIO(_stored_bytes(*source)), size)
+def _chain(style: dict) -> tuple[FontRef, ...]:
+    return tuple(fonts.font_chain(style))
 
 
 def _font_for(text: str, style: dict, size: int) -> ImageFont.FreeTypeFont:
-    """The brand font when it has every glyph of ``text``; Noto Sans CJK otherwise."""
-    font = style.get("font")
-    if font:
-        source = (font["file"], font["sha256"])
-        cmap = _font_cmap(*source)
-        if all(ord(ch) in cmap for ch in text if not ch.isspace()):
-            return _load_font(source, size)
-    return _load_font(None, size)
-
-
-# --- line breaking -----------------------------------------------------------------------
-
-def _tokens(text: str) -> list[str]:
-    """Break opportunities: CJK characters one by one, other runs by word; spaces kept as
-    their own tokens so they can vanish at a line break."""
-    return re.findall(rf"\s+|{_CJK.pattern}|[^\s\u2e80-\u303f\u3040-\u30ff\u3400-\u4dbf"
-                      r"\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+", text)
-
-
-def wrap(text: str, fits) -> list[str] | None:
-    """Greedy line breaking where ``fits(line)`` says whether a line fits its box; keeps
-    kinsoku punctuation off line starts and ends. None when one token alone is too wide."""
-    lines: list[list[str]] = [[]]
-    for token in _tokens(text):
-        current = lines[-1]
-        if fits("".join(current + [token]).strip()) or not "".join(current).strip():
-            if not fits(token.strip()) and token.strip():
-                return None
-            current.append(token)
-            continue
-        if token.isspace():
-            lines.append([])
-            continue
-        carry = []
-        # A line-start-forbidden token pulls the previous one down with it (oidashi), and a
-        # line may not end on an opening bracket or currency sign.
-        while len(current) > 1 and ((carry or [token])[0][0] in NO_LINE_START
-                                    or current[-1][-1] in NO_LINE_END):
-            carry.insert(0, current.pop())
-        lines.append(carry + [token])
-        if not fits("".join(lines[-1]).strip()):
-            return None
-    return [line for line in ("".join(t).strip() for t in lines) if line]
+    """The first font of the style's chain that has every glyph of ``text`` (the brand font,
+    else Noto Sans CJK, ...); the layer itself falls back per character."""
+    chain = fonts.font_chain(style)
+    needed = {ord(ch) for ch in text if not ch.isspace()}
+    ref = next((f for f in chain if needed <= fonts.cmap(f)), chain[0])
+    return fonts.load(ref, size)
 
 
 def fit_text(text: str, style: dict, *, width: int, height: int, max_size: int,
@@ -164,78 +116,20 @@ def fit_text(text: str, style: dict, *, width: int, height: int, max_size: int,
     further; returns the font size and lines, or None when even ``min_size`` does not fit."""
     floor = max(min_size, round(max_size * 0.75))
     size = max_size
+    chain = _chain(style)
     while size >= min_size:
-        font = _font_for(text, style, size)
         line_h = _line_height(size)
-        if size >= floor and font.getlength(text) <= width and line_h <= height:
+        if size >= floor and _measure(text, chain, size) <= width and line_h <= height:
             return size, [text]
         if size < floor or max_lines > 1:
-            lines = wrap(text, lambda line, font=font: font.getlength(line) <= width)
+            lines = wrap(text, lambda line, s=size: _measure(line, chain, s) <= width)
             if lines and len(lines) <= max_lines and len(lines) * line_h <= height:
                 return size, lines
         size = size - max(1, size // 12)
     return None
 
 
-def _line_height(size: int) -> int:
-    return round(size * 1.3)
-
-
-# --- contrast ----------------------------------------------------------------------------
-
-def _hex_rgb(value: str) -> tuple[int, int, int]:
-    value = value.lstrip("#")
-    return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
-
-
-def relative_luminance(rgb) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB values (any shape ending in 3)."""
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
-    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return c @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def contrast_ratio(lum_a, lum_b):
-    hi, lo = np.maximum(lum_a, lum_b), np.minimum(lum_a, lum_b)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def worst_contrast(image: Image.Image, box, color: tuple) -> float:
-    """The contrast of ``color`` against the least favourable 2 % of the pixels in ``box``."""
-    pixels = np.asarray(image.crop(tuple(box)).convert("RGB")).reshape(-1, 3)
-    pixels = pixels[::max(1, len(pixels) // 20000)]  # a sample is enough on print sizes
-    lum = relative_luminance(pixels)
-    ratios = contrast_ratio(relative_luminance(color), lum)
-    return float(np.percentile(ratios, 2))
-
-
-def _candidates(style: dict) -> list[tuple[int, int, int]]:
-    colors = style.get("colors", {})
-    wanted = [colors.get("text"), colors.get("background"), "#FFFFFF", "#111111"]
-    return list(dict.fromkeys(_hex_rgb(c) for c in wanted if c))
-
-
-def choose_color(image: Image.Image, box, style: dict):
-    """The first brand color (text, then background, then white or near-black) reaching
-    4.5:1 behind ``box``; else the best one and a scrim (color, alpha) that makes it."""
-    best, best_ratio = None, 0.0
-    for color in _candidates(style):
-        ratio = worst_contrast(image, box, color)
-        if ratio >= WCAG_MIN:
-            return color, None, ratio
-        if ratio > best_ratio:
-            best, best_ratio = color, ratio
-    dark_text = relative_luminance(best) < 0.18
-    scrim = (255, 255, 255) if dark_text else (0, 0, 0)
-    region = image.crop(tuple(box)).convert("RGB")
-    for alpha in (0.45, 0.6, 0.75, 0.9, 1.0):
-        veiled = Image.blend(region, Image.new("RGB", region.size, scrim), alpha)
-        ratio = worst_contrast(veiled, (0, 0, *region.size), best)
-        if ratio >= WCAG_MIN:
-            return best, (scrim, alpha), ratio
-    text = (17, 17, 17) if dark_text else (255, 255, 255)
-    return text, (scrim, 1.0), float(contrast_ratio(relative_luminance(text),
-                                                    relative_luminance(scrim)))
+_line_height = fonts.line_height
 
 
 @dataclass
@@ -263,7 +157,7 @@ BUTTON_PAD = 0.6  # of the font size, around a call to action's text
 
 
 def _block_size(block: Block, style: dict) -> Block:
-    widths = [_font_for(line, style, block.size).getlength(line) for line in block.lines]
+    widths = [_measure(line, _chain(style), block.size) for line in block.lines]
     block.width = round(max(widths))
     block.height = _line_height(block.size) * len(block.lines)
     if block.role == "cta":
@@ -318,8 +212,13 @@ def typeset(image: Image.Image, *, copy: dict, mode: str, style: dict,
     area = [margin + zone.get("left", 0), margin + zone.get("top", 0),
             width - margin - zone.get("right", 0), height - margin - zone.get("bottom", 0)]
     roles = [r for r in ROLES if copy.get(r) and r not in NATIVE_ROLES[mode]]
+    # Copy no font can draw (or too long to fit) is left out and reported, never set as boxes;
+    # generate refuses it before rendering, so this only meets recipes from before that check.
+    refused = copy_problems({r: copy[r] for r in roles}, mode=mode, style=style)
+    roles = [r for r in roles if r not in refused]
     layout = {"mode": mode, "size": [width, height], "lines": [], "logo_box": None,
-              "missing": [], "buttons": [], "scrims": []}
+              "missing": [], "buttons": [], "scrims": [], "refused": refused,
+              "engine": fonts.engine()}
     logo = _logo(style) if mode != "native" else None
     aw, ah = area[2] - area[0], area[3] - area[1]
     if aw / ah > 2.5:
@@ -333,7 +232,7 @@ def _logo(style: dict) -> Image.Image | None:
     logo = style.get("logo")
     if not logo:
         return None
-    return Image.open(io.BytesIO(_stored_bytes(logo["file"], logo["sha256"]))).convert("RGBA")
+    return Image.open(io.BytesIO(fonts._stored_bytes(logo["file"], logo["sha256"]))).convert("RGBA")
 
 
 def _place_logo(image, logo, box, layout) -> None:
@@ -451,18 +350,33 @@ def _draw_block(image, block: Block, span, style, layout, *, align: str) -> None
             image.paste(veil, scrim_box[:2])
             layout["scrims"].append({"box": scrim_box, "color": _hex(scrim[0]),
                                      "alpha": scrim[1]})
+    chain = list(_chain(style))
     for text in block.lines:
-        font = _font_for(text, style, block.size)
-        width = round(font.getlength(text))
+        runs = fonts.line_runs(text, chain)
+        layer, pad = fonts.render_line(runs, block.size, color, chain[0])
+        width = layer.width - 2 * pad
         lx = x0 + ((x1 - x0 - width) // 2 if align == "center" else 0)
         if block.role == "cta":
             lx = box[0] + (block.width - width) // 2
-        draw.text((lx, y + line_h / 2), text, font=font, fill=color, anchor="lm")
+        _paste(image, layer, lx - pad, y - pad)
         layout["lines"].append({
             "role": block.role, "text": text, "box": [lx, y, lx + width, y + line_h],
             "size": block.size, "color": _hex(color), "contrast": round(ratio, 2),
+            # What the overlay check needs to draw the same line again (rendering/overlay_check).
+            "primary": chain[0].as_dict(),
+            "runs": [{"text": r.text, "font": r.font.as_dict(), "rtl": r.rtl} for r in runs],
         })
         y += line_h
+
+
+def _paste(image: Image.Image, layer: Image.Image, x: int, y: int) -> None:
+    """Composite ``layer`` at (x, y), clipped to the image."""
+    left, top = max(0, -x), max(0, -y)
+    right, bottom = min(layer.width, image.width - x), min(layer.height, image.height - y)
+    if right <= left or bottom <= top:
+        return
+    part = layer.crop((left, top, right, bottom))
+    image.paste(part, (x + left, y + top), part)
 
 
 NO_TEXT_NEGATIVE = "text, letters, words, captions, watermark"

@@ -20,6 +20,7 @@ from .forms import FormatForm, PreviewForm, PromptTemplateForm
 from .models import Asset, Format, JobStatus, PromptTemplate, RenderJob
 from .prompts import FIELDS, prompt_preview
 from .selectors import broker_queue_depths, job_states, operator_overview
+from .template_sandbox import LIST_FIELDS, MAX_LOOP_DEPTH
 
 
 @workspace_view("workspace.view")
@@ -76,6 +77,7 @@ def template_edit(request, membership, template_id=None):
     return render(request, "rendering/template_form.html", {
         "template": template, "form": form, "preview_form": preview_form, "preview": preview,
         "fields": {root: sorted(names) for root, names in FIELDS.items()},
+        "loop_fields": sorted(LIST_FIELDS), "loop_depth": MAX_LOOP_DEPTH,
         "can_edit": can(membership, "template.edit"),
     }, status=status)
 

@@ -2,10 +2,16 @@
 
 - In the parent, after the queues are known: a worker that consumes ``gpu`` checks that its
   model source exists (no CUDA in the parent: CUDA does not survive fork) and exits non-zero
-  with the setting to fix when it does not (F11).
-- In each pool child: load the pipeline once, warm it up, and report healthy with a heartbeat.
-  A child that cannot load the model stops the whole worker with a non-zero exit, so it never
-  takes jobs it cannot render.
+  with the setting to fix when it does not (F11). It imports torch and diffusers (no CUDA) so
+  that a respawned child only loads weights, and gives its children as long to load the model
+  as the measured load time calls for (F14): Celery's default is 4 s, after which it kills a
+  child that has not reported up, so a slow load would loop forever.
+- In each pool child: register as loading, load the pipeline once, warm it up, report healthy
+  with a heartbeat. A child that cannot load the model stops the whole worker with a non-zero
+  exit, so it never takes jobs it cannot render. A child killed mid-render is respawned by the
+  pool and costs one model load.
+- The reconciler marks workers whose heartbeat stopped as lost, so ``/ops/`` and ``/healthz``
+  say when no GPU worker can render.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import signal
 import socket
 import tempfile
 import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from celery import signals
@@ -26,7 +34,9 @@ logger = logging.getLogger(__name__)
 
 _GPU_FLAG = "ADSTUDIO_WORKER_GPU"
 _FAILURE_FILE = "ADSTUDIO_WORKER_FAILURE_FILE"
-HEARTBEAT_SECONDS = 10
+# The longest measured load times this much is the child start-up timeout (with the setting
+# as the floor): a slower disk or a busier host than last time must not loop the worker.
+LOAD_TIMEOUT_MARGIN = 3.0
 
 
 def current_worker_name() -> str:
@@ -61,6 +71,23 @@ def preflight_model() -> str | None:
     return None
 
 
+def model_load_timeout() -> float:
+    """Seconds a GPU pool child may take to load and warm up its model before Celery kills it:
+    ADSTUDIO_MODEL_LOAD_TIMEOUT, or three times the longest load measured on this host."""
+    from django.db import connection
+    from django.db.models import Max
+
+    from .models import Worker
+
+    host = socket.gethostname()
+    try:
+        measured = Worker.objects.filter(name__startswith=f"{host}:").aggregate(
+            longest=Max("load_seconds"))["longest"]
+    finally:
+        connection.close()  # never hand a parent's connection to forked children
+    return max(settings.ADSTUDIO_MODEL_LOAD_TIMEOUT, LOAD_TIMEOUT_MARGIN * (measured or 0))
+
+
 @signals.celeryd_after_setup.connect
 def _check_before_consuming(sender, instance, conf, **kwargs):
     queues = set(instance.app.amqp.queues.consume_from or {})
@@ -76,6 +103,12 @@ def _check_before_consuming(sender, instance, conf, **kwargs):
     if problem:
         logger.critical("GPU worker cannot start: %s", problem)
         raise SystemExit(3)  # not an Exception: celery's signal dispatch lets it through
+    # Read by the pool when it starts, after this signal (celery.concurrency.prefork).
+    conf.worker_proc_alive_timeout = model_load_timeout()
+    logger.info("GPU pool children may take %.0f s to load the model",
+                conf.worker_proc_alive_timeout)
+    from . import renderer  # noqa: F401  torch and diffusers once, here: no CUDA is touched
+
     handle, failure_file = tempfile.mkstemp(prefix="adstudio-worker-")
     os.close(handle)
     os.environ[_FAILURE_FILE] = failure_file
@@ -87,20 +120,36 @@ def _load_model_in_child(**kwargs):
         return
     from django.db import connections
 
+    from .models import Worker, WorkerStatus
+
     connections.close_all()  # never share the parent's database connections after fork
+    name = current_worker_name()
+    now = timezone.now()
+    Worker.objects.update_or_create(name=name, defaults={
+        "queues": "gpu", "status": WorkerStatus.LOADING, "started_at": now, "last_seen_at": now,
+        "detail": "", "load_seconds": None,
+    })
+    _start_heartbeat(name)
+    started = time.monotonic()
     try:
         _load_and_warm_up()
     except Exception as exc:  # any failure to load must stop the worker, whatever it is
+        reason = f"{type(exc).__name__}: {exc}"
         logger.critical("GPU worker child could not load the model: %s", exc, exc_info=True)
-        Path(os.environ[_FAILURE_FILE]).write_text(f"{type(exc).__name__}: {exc}")
+        Worker.objects.filter(name=name).update(status=WorkerStatus.FAILED, detail=reason[:500])
+        Path(os.environ[_FAILURE_FILE]).write_text(reason)
         os.kill(os.getppid(), signal.SIGTERM)
         os._exit(3)
-    _register_and_heartbeat()
+    seconds = time.monotonic() - started
+    logger.info("model loaded and warmed up in %.1f s (process %s)", seconds, os.getpid())
+    _register_healthy(name, load_seconds=seconds)
 
 
 def _load_and_warm_up() -> None:
+    from .faults import maybe_slow_down_load
     from .renderer import RenderRequest, get_renderer
 
+    maybe_slow_down_load()
     renderer = get_renderer()
     side = renderer.size_multiple * 4
     renderer.render(RenderRequest(prompt="warm-up", negative_prompt="", seed=0, steps=1,
@@ -116,39 +165,58 @@ def _device_description(renderer) -> str:
     return f"{renderer.device} ({torch.get_num_threads()} threads)"
 
 
-def _register_and_heartbeat() -> None:
-    from .models import Worker
+def _register_healthy(name: str, *, load_seconds: float) -> None:
+    from .models import Worker, WorkerStatus
     from .renderer import get_renderer
 
     renderer = get_renderer()
-    name = current_worker_name()
-    Worker.objects.update_or_create(name=name, defaults={
-        "queues": "gpu", "device": _device_description(renderer), "model": renderer.model,
-        "status": "healthy", "last_seen_at": timezone.now(),
-    })
+    Worker.objects.filter(name=name).update(
+        status=WorkerStatus.HEALTHY, device=_device_description(renderer)[:200],
+        model=renderer.model[:500], load_seconds=load_seconds, last_seen_at=timezone.now(),
+        detail=f"model loaded in {load_seconds:.1f} s")
+
+
+def _start_heartbeat(name: str) -> None:
+    from .models import Worker
 
     def beat():
         from django.db import connection
 
         while True:
+            threading.Event().wait(settings.ADSTUDIO_WORKER_HEARTBEAT_SECONDS)
             try:
                 Worker.objects.filter(name=name).update(last_seen_at=timezone.now())
             except Exception:  # a heartbeat must never kill the worker; log and go on
                 logger.exception("worker heartbeat failed")
             finally:
                 connection.close()
-            threading.Event().wait(HEARTBEAT_SECONDS)
 
     threading.Thread(target=beat, name="adstudio-heartbeat", daemon=True).start()
+
+
+def workers_mark_lost() -> int:
+    """Workers silent for three heartbeats (killed, or hung) are lost: /ops/ and /healthz stop
+    counting them as able to render. Run by the reconciler. Returns how many were marked."""
+    from .models import Worker, WorkerStatus
+
+    silent_since = timezone.now() - timedelta(seconds=worker_silence_seconds())
+    lost = Worker.objects.filter(status__in=[WorkerStatus.HEALTHY, WorkerStatus.LOADING],
+                                 last_seen_at__lt=silent_since)
+    return lost.update(status=WorkerStatus.LOST,
+                       detail="no heartbeat: the process was killed or hangs")
+
+
+def worker_silence_seconds() -> float:
+    return 3 * settings.ADSTUDIO_WORKER_HEARTBEAT_SECONDS
 
 
 @signals.worker_process_shutdown.connect
 def _mark_stopped(pid=None, **kwargs):
     if os.environ.get(_GPU_FLAG) is None:
         return
-    from .models import Worker
+    from .models import Worker, WorkerStatus
 
-    Worker.objects.filter(name=current_worker_name()).update(status="stopped")
+    Worker.objects.filter(name=current_worker_name()).update(status=WorkerStatus.STOPPED)
 
 
 @signals.worker_shutdown.connect

@@ -1,15 +1,19 @@
-"""Real services for tests and benchmarks: redis-server, celery worker processes, SeaweedFS."""
+"""Real services for tests and benchmarks: redis-server, celery worker processes, SeaweedFS,
+a scratch PostgreSQL."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -34,9 +38,10 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.05, what: str = "
 class RedisServer:
     """A real redis-server with an append-only file, as production runs it."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, appendfsync: str = "always"):
         self.port = free_port()
         self.directory = directory
+        self.appendfsync = appendfsync  # "everysec" is Redis's (and production's) default
         self.process = None
 
     @property
@@ -46,7 +51,7 @@ class RedisServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+             str(self.directory), "--appendonly", "yes", "--appendfsync", self.appendfsync,
              "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )
@@ -69,20 +74,23 @@ class RedisServer:
 class CeleryWorker:
     """`celery -A adstudio worker` in its own process group, logging to a file."""
 
-    def __init__(self, *, env: dict, log: Path, concurrency: int = 1, beat: bool = True):
+    def __init__(self, *, env: dict, log: Path, concurrency: int = 1, beat: bool = True,
+                 queues: str = "gpu,default", name: str | None = None):
         self.env, self.log, self.concurrency, self.beat = env, log, concurrency, beat
+        self.queues = queues
+        self.name = name or f"test-{os.getpid()}-{time.time_ns()}@%h"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> CeleryWorker:
         schedule = self.log.with_suffix(".beat")
         command = [sys.executable, "-m", "celery", "-A", "adstudio", "worker",
-                   "-Q", "gpu,default", "-c", str(self.concurrency), "-P", "prefork",
+                   "-Q", self.queues, "-c", str(self.concurrency), "-P", "prefork",
                    "--without-gossip", "--without-mingle", "--without-heartbeat",
-                   "-n", f"test-{os.getpid()}-{time.time_ns()}@%h", "-l", "info"]
+                   "-n", self.name, "-l", "info"]
         if self.beat:
             command += ["-B", "-s", str(schedule)]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log.open("w"),
+            command, cwd=ROOT, env=self.env, stdout=self.log.open("a"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self
@@ -239,3 +247,68 @@ class SeaweedFS:
         for port in self.ports.values():  # gRPC sockets weed leaves in /tmp
             for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 socket_file.unlink(missing_ok=True)
+
+
+class Postgres:
+    """DATABASE_URL's server with a scratch database, or a throwaway cluster of our own."""
+
+    def __init__(self, url: str | None):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.dir = None
+        self.stop_cmd = None
+        if url:
+            parts = urlsplit(url)
+            if not parts.scheme.startswith("postgres"):
+                raise SystemExit("DATABASE_URL must be a PostgreSQL URL (this benchmark is "
+                                 "about PostgreSQL)")
+            self.server = parts._replace(path="/postgres").geturl()
+            self.name = f"adstudio_bench_{os.getpid()}"
+            self.url = parts._replace(path=f"/{self.name}").geturl()
+        else:
+            self._start_cluster()
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+
+    def _start_cluster(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(p.split("/")[-2]))
+        if not bins:
+            raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql), or "
+                             "set DATABASE_URL")
+        bindir = bins[-1]
+        self.dir = Path(tempfile.mkdtemp(prefix="adstudio-pg-"))
+        as_user = []
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            as_user = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*as_user, f"{bindir}/initdb", "-D", f"{self.dir}/data", "-A", "trust",
+                        "-U", "postgres", "-E", "UTF8", "--no-sync"], check=True,
+                       stdout=subprocess.DEVNULL)
+        port = free_port()
+        opts = (f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
+        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", f"{self.dir}/data", "-l",
+                        f"{self.dir}/log", "-w", "-o", opts, "start"], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.stop_cmd = [*as_user, f"{bindir}/pg_ctl", "-D", f"{self.dir}/data", "-m",
+                         "immediate", "stop"]
+        self.server = f"postgres://postgres@127.0.0.1:{port}/postgres"
+        self.name = "adstudio_bench"
+        self.url = f"postgres://postgres@127.0.0.1:{port}/{self.name}"
+        version = subprocess.run([f"{bindir}/postgres", "--version"], capture_output=True,
+                                 text=True).stdout.split()[2]
+        self.description = f"throwaway PostgreSQL {version} cluster (fsync off)"
+
+    def drop(self) -> None:
+        if self.stop_cmd:
+            subprocess.run(self.stop_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return
+        with self.psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    @property
+    def label(self) -> str:
+        return getattr(self, "description", "PostgreSQL of DATABASE_URL (scratch database)")

@@ -5,10 +5,11 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from adstudio.urls import workspace_patterns
 from brands.access import PERMISSIONS, can
-from brands.models import BrandLogo, FeedImport, Membership, Role
+from brands.models import BrandLogo, FeedImport, Invitation, Membership, Role
 from campaigns.models import Campaign
 from rendering.models import Asset, PromptTemplate, RenderJob
 from tests.factories import (
@@ -38,6 +39,9 @@ def _objects_of(workspace):
     return {
         "slot_id": slot.pk,
         "member_id": MembershipFactory(workspace=workspace, role=Role.VIEWER).pk,
+        "invitation_id": Invitation.objects.create(
+            workspace=workspace, email="invitee@example.com", role=Role.VIEWER,
+            token_sha256="0" * 64, sent_at=timezone.now(), expires_at=timezone.now()).pk,
         "brand_id": brand.pk,
         "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
                                             height=1, sha256="0").pk,

@@ -47,7 +47,7 @@ def test_health_reports_database_broker_and_storage(client, media_root):
     body = response.json()
     assert response.status_code == 200
     assert body == {"healthy": True, "database": "ok", "broker": "in-process",
-                    "storage": "ok"}
+                    "storage": "ok", "render": "in-process (no GPU workers)"}
     assert not list((media_root / "health").iterdir())  # its probe file is gone
     assert response["Cache-Control"].startswith("max-age=0")
 

@@ -74,7 +74,7 @@ def test_upload_and_presigned_download(s3_storage):
     assert 'filename="banner.png"' in headers["Content-Disposition"]
 
 
-def test_p5_expired_presigned_url_is_denied(s3_storage):
+def test_P5_expired_presigned_url_is_denied(s3_storage):
     name = stored(b"expires")
     with time_machine.travel(time.time() - 301, tick=False):
         old = file_url(name)  # issued 301 s ago, valid for 300 s
@@ -83,7 +83,7 @@ def test_p5_expired_presigned_url_is_denied(s3_storage):
     assert fetch(file_url(name))[0] == 200  # the same object, a fresh link
 
 
-def test_p5_tampered_presigned_url_is_denied(s3_storage):
+def test_P5_tampered_presigned_url_is_denied(s3_storage):
     name, other = stored(b"mine"), stored(b"someone else's")
     url = file_url(name)
     signature = url.split("X-Amz-Signature=")[1][:64]
@@ -94,13 +94,13 @@ def test_p5_tampered_presigned_url_is_denied(s3_storage):
     assert fetch(url)[:2] == (200, b"mine")
 
 
-def test_p5_unsigned_url_is_denied(s3_storage):
+def test_P5_unsigned_url_is_denied(s3_storage):
     name = stored(b"private")
     assert fetch(f"{s3_storage.endpoint_url}/{s3_storage.bucket}/{name}")[0] == 403
     assert fetch(f"{s3_storage.endpoint_url}/{s3_storage.bucket}/")[0] == 403  # no listing
 
 
-def test_p5_stored_objects_get_no_public_acl(s3_storage):
+def test_P5_stored_objects_get_no_public_acl(s3_storage):
     sent = []
     client = default_storage.connection.meta.client
     handler = client.meta.events.register(
@@ -234,7 +234,7 @@ def test_local_files_are_served_by_a_signed_link(client, settings):
     assert response["Content-Disposition"] == 'inline; filename="logo.png"'
 
 
-def test_p5_a_tampered_or_unsigned_local_link_is_denied(client):
+def test_P5_a_tampered_or_unsigned_local_link_is_denied(client):
     url = file_url(stored(b"local"))
     token = url.removeprefix("/files/")
     payload, _, signature = token.rpartition(":")
@@ -247,7 +247,7 @@ def test_p5_a_tampered_or_unsigned_local_link_is_denied(client):
     assert client.get(url).status_code == 200
 
 
-def test_p5_an_expired_local_link_is_denied(client, settings):
+def test_P5_an_expired_local_link_is_denied(client, settings):
     settings.ADSTUDIO_FILE_URL_SECONDS = 300
     url = file_url(stored(b"soon gone"))
     with time_machine.travel(time.time() + 299, tick=False):

@@ -46,7 +46,7 @@ def sign_in(client, username, password, address="198.51.100.1"):
                        REMOTE_ADDR=address)
 
 
-def test_p7_login_brute_force_is_throttled(client, limits, shared_cache):
+def test_P7_login_brute_force_is_throttled(client, limits, shared_cache):
     user = UserFactory()
     for _ in range(3):
         assert sign_in(client, user.username, "wrong").status_code == 200
@@ -83,7 +83,7 @@ def test_a_locked_username_does_not_lock_out_other_people(client, limits):
     assert sign_in(client, victim.username, PASSWORD, address="192.0.2.77").status_code == 429
 
 
-def test_p7_one_address_guessing_many_usernames_is_throttled(client, limits):
+def test_P7_one_address_guessing_many_usernames_is_throttled(client, limits):
     user = UserFactory()
     for n in range(5):  # one guess per username stays under each username's limit
         assert sign_in(client, f"guess-{n}", "wrong", address="203.0.113.50").status_code == 200

@@ -1,4 +1,4 @@
-"""API for the caller's API tokens and the workspace's webhook endpoints."""
+"""API for API tokens, the workspace's webhook endpoints, members and invitations."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brands import members
-from brands.models import Membership
+from brands import invitations, members
+from brands.models import Invitation, Membership
 
 from .. import serializers as s
 from ..models import ApiToken, WebhookEndpoint
-from ..scoping import WorkspaceScoped
-from ..tokens import api_token_create, api_token_revoke, role_within
+from ..scoping import WorkspaceScoped, api_can
+from ..tokens import api_token_create, api_token_revoke, api_tokens_manageable, role_within
 from ..webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_update
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Your API tokens in this workspace"),
-    retrieve=extend_schema(summary="One of your API tokens"),
+    list=extend_schema(summary="API tokens: every token of the workspace for admins, your own "
+                               "for everyone else"),
+    retrieve=extend_schema(summary="An API token (admins: any of the workspace)"),
     create=extend_schema(summary="Create an API token; the token is shown only in this answer",
                          responses={201: s.NewApiTokenSerializer}),
 )
@@ -30,7 +31,11 @@ class ApiTokenViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
     lookup_url_kwarg = "token_id"
 
     def get_queryset(self):
-        return ApiToken.objects.filter(workspace=self.workspace, user=self.request.user)
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return api_tokens_manageable(
+            membership=self.membership,
+            can_manage=api_can(self.request, self.membership, "member.manage"))
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -49,7 +54,8 @@ class ApiTokenViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
         body["token"] = new.secret
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Revoke a token: it stops working at once", request=None,
+    @extend_schema(summary="Revoke a token: it stops working at once (admins: any token of "
+                           "the workspace)", request=None,
                    responses={200: s.ApiTokenSerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request, *args, **kwargs):
@@ -107,10 +113,13 @@ class WebhookEndpointViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retr
 @extend_schema_view(
     list=extend_schema(summary="Members of the workspace and their roles"),
     retrieve=extend_schema(summary="A member"),
-    create=extend_schema(summary="Add an existing user as a member (admin)",
-                         request=s.MemberAddSerializer, responses={201: s.MemberSerializer}),
-    partial_update=extend_schema(summary="Change a member's role (admin; one admin stays)"),
-    destroy=extend_schema(summary="Remove a member (admin; never the last admin)"),
+    create=extend_schema(summary="Invite someone by email (admin; same as POST invitations/)",
+                         request=s.MemberInviteSerializer,
+                         responses={202: s.InvitationSentSerializer}),
+    partial_update=extend_schema(summary="Change a member's role (admin; one admin stays; "
+                                         "revokes their tokens that could do more)"),
+    destroy=extend_schema(summary="Remove a member (admin; never the last admin); their API "
+                                  "tokens are revoked"),
 )
 class MemberViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -124,11 +133,7 @@ class MemberViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModel
                 .order_by("user__username"))
 
     def create(self, request, *args, **kwargs):
-        params = s.MemberAddSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        added = members.membership_add(workspace=self.workspace, actor=request.user,
-                                       **params.validated_data)
-        return Response(self.get_serializer(added).data, status=status.HTTP_201_CREATED)
+        return _invite(self.membership, request)
 
     def partial_update(self, request, *args, **kwargs):
         target = self.get_object()
@@ -159,3 +164,55 @@ class MemberViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModel
                                                          mine.notify_review_waiting),
                 reviewed=params.validated_data.get("notify_reviewed", mine.notify_reviewed))
         return Response(s.NotificationSettingsSerializer(mine).data)
+
+
+def _invite(membership: Membership, request) -> Response:
+    """202 with the same body whoever the address belongs to (P10)."""
+    params = s.MemberInviteSerializer(data=request.data)
+    params.is_valid(raise_exception=True)
+    message = invitations.member_invite(membership=membership, **params.validated_data)
+    email = invitations.email_normalise(params.validated_data["email"])
+    return Response({"detail": message, "email": email, "role": params.validated_data["role"]},
+                    status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Pending invitations (admin; expired ones included until "
+                               "resent or revoked)"),
+    retrieve=extend_schema(summary="A pending invitation (admin)"),
+    create=extend_schema(summary="Invite someone by email; the answer is the same whoever the "
+                                 "address belongs to", request=s.MemberInviteSerializer,
+                         responses={202: s.InvitationSentSerializer}),
+)
+class InvitationViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    serializer_class = s.InvitationSerializer
+    lookup_url_kwarg = "invitation_id"
+    actions = dict.fromkeys(("list", "retrieve", "create", "revoke", "resend"),
+                            "member.manage")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Invitation.objects.none()
+        return invitations.invitations_pending(workspace=self.workspace)
+
+    def create(self, request, *args, **kwargs):
+        return _invite(self.membership, request)
+
+    @extend_schema(summary="Withdraw a pending invitation: its link stops working",
+                   request=None, responses={200: s.InvitationSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, *args, **kwargs):
+        revoked = invitations.invitation_revoke(membership=self.membership,
+                                                invitation=self.get_object())
+        return Response(self.get_serializer(revoked).data)
+
+    @extend_schema(summary="Send a pending invitation again with a new link and expiry",
+                   request=None, responses={202: s.InvitationSentSerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request, *args, **kwargs):
+        invitation = self.get_object()
+        message = invitations.invitation_resend(membership=self.membership,
+                                                invitation=invitation)
+        return Response({"detail": message, "email": invitation.email,
+                         "role": invitation.role}, status=status.HTTP_202_ACCEPTED)

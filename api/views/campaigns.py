@@ -16,13 +16,23 @@ from rest_framework.response import Response
 
 from adstudio.files import file_redirect
 from brands.models import AuditEvent
-from campaigns import export, refresh, review, services
-from campaigns.models import Campaign, RefreshSchedule
+from campaigns import export, refresh, review, services, staleness
+from campaigns.models import Campaign, CampaignStatus, RefreshSchedule
 from campaigns.selectors import review_queue
 from rendering import jobs
-from rendering.models import Asset, JobStatus, RenderJob
+from rendering.models import Asset, JobStatus, RenderJob, ReviewState
 
 from .. import serializers as s
+from ..filters import (
+    bool_parameter,
+    choice_parameter,
+    id_parameter,
+    query_bool,
+    query_choice,
+    query_id,
+    query_text,
+    text_parameter,
+)
 from ..idempotency import HEADER, idempotent
 from ..scoping import WorkspaceScoped
 
@@ -32,19 +42,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
                 "first response without queuing again; another body with it gives 422.")
 
 
-def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ValidationError({name: [f"'{value}' is not a number."]}) from exc
-
-
 @extend_schema_view(
     list=extend_schema(summary="List campaigns", parameters=[
-        OpenApiParameter("status", str, description="draft, active or archived")]),
+        choice_parameter("status", CampaignStatus.values)]),
     retrieve=extend_schema(summary="A campaign with its slots"),
     create=extend_schema(summary="Create a campaign: one slot per product x format"),
     update=extend_schema(
@@ -68,13 +68,15 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
                "partial_update": "campaign.edit", "destroy": "campaign.edit",
                "archive": "campaign.edit", "unarchive": "campaign.edit",
                "generate": "campaign.generate", "refresh_now": "campaign.generate",
-               "schedule:put": "campaign.edit", "export": "campaign.export"}
+               "schedule:put": "campaign.edit", "export": "campaign.export",
+               "rerender_stale": "campaign.generate"}
 
     def get_queryset(self):
         campaigns = (Campaign.objects.filter(workspace=self.workspace)
                      .prefetch_related("products", "formats", "templates", "slots"))
-        if self.request.query_params.get("status"):
-            campaigns = campaigns.filter(status=self.request.query_params["status"])
+        wanted = query_choice(self.request, "status", CampaignStatus.values)
+        if wanted:
+            campaigns = campaigns.filter(status=wanted)
         return campaigns
 
     def create(self, request, *args, **kwargs):
@@ -187,11 +189,45 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
         return Response(result)
 
     @extend_schema(summary="A signed, expiring download link for the approved assets (ZIP)",
-                   request=None, responses={200: s.ExportLinkSerializer})
+                   description="Stale live assets are left out (listed in left_out_stale and "
+                               "in the ZIP's stale.csv) unless include_stale is true.",
+                   request=s.ExportInputSerializer, responses={200: s.ExportLinkSerializer})
     @action(detail=True, methods=["post"])
     def export(self, request, *args, **kwargs):
-        link = export.campaign_export_link(campaign=self.get_object(), user=request.user)
-        return Response({"url": request.build_absolute_uri(link)})
+        campaign = self.get_object()
+        params = s.ExportInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        include_stale = params.validated_data["include_stale"]
+        link = export.campaign_export_link(campaign=campaign, user=request.user,
+                                           include_stale=include_stale)
+        left_out = [] if include_stale else export.export_stale_assets(campaign)
+        return Response({"url": request.build_absolute_uri(link),
+                         "include_stale": include_stale,
+                         "left_out_stale": s.ExportLeftOutSerializer(left_out, many=True).data})
+
+    @extend_schema(summary="Render all stale slots again (one new render per slot)",
+                   description="Queues one render for each slot whose live asset (or, with "
+                               "nothing live, every candidate) is stale. Slots with a fresh "
+                               "render already queued or waiting for review are skipped, so "
+                               "calling it again before the renders finish queues nothing.",
+                   request=s.RerenderStaleInputSerializer,
+                   responses={202: s.RerenderStaleResultSerializer})
+    @action(detail=True, methods=["post"], url_path="rerender-stale")
+    def rerender_stale(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        params = s.RerenderStaleInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        product = None
+        if "product" in params.validated_data:
+            product = campaign.products.filter(pk=params.validated_data["product"]).first()
+            if product is None:
+                raise ValidationError({"product": ["This product is not in the campaign."]})
+        result = staleness.campaign_rerender_stale(campaign=campaign, user=request.user,
+                                                   product=product)
+        ids = [job.pk for job in result.jobs]
+        return Response({"jobs": ids, "count": len(ids),
+                         "already_pending": result.already_pending},
+                        status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Refresh history, newest first",
                    responses={200: s.CampaignRefreshSerializer(many=True)})
@@ -204,9 +240,8 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
 
 @extend_schema_view(
     list=extend_schema(summary="Render jobs with progress and queue position", parameters=[
-        OpenApiParameter("status", str, description="queued, running, succeeded, failed or "
-                                                    "cancelled"),
-        OpenApiParameter("campaign", int, description="Campaign id"),
+        choice_parameter("status", JobStatus.values),
+        id_parameter("campaign", "Campaign id"),
     ]),
     retrieve=extend_schema(summary="A render job with its recipe"),
 )
@@ -221,10 +256,10 @@ class RenderJobViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         found = (RenderJob.objects.filter(workspace=self.workspace)
                  .select_related("slot", "asset").order_by("-id"))
-        params = self.request.query_params
-        if params.get("status"):
-            found = found.filter(status=params["status"])
-        campaign = _int_param(self.request, "campaign")
+        wanted = query_choice(self.request, "status", JobStatus.values)
+        if wanted:
+            found = found.filter(status=wanted)
+        campaign = query_id(self.request, "campaign")
         if campaign is not None:
             found = found.filter(slot__campaign_id=campaign)
         return found
@@ -256,12 +291,11 @@ class RenderJobViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="Assets, newest first", parameters=[
-        OpenApiParameter("campaign", int, description="Campaign id"),
-        OpenApiParameter("slot", int, description="Slot id"),
-        OpenApiParameter("review_state", str,
-                         description="in_review, approved, changes_requested or rejected"),
-        OpenApiParameter("live", bool, description="Only the live (shipping) assets"),
-        OpenApiParameter("stale", bool, description="Only stale (or only fresh) assets"),
+        id_parameter("campaign", "Campaign id"),
+        id_parameter("slot", "Slot id"),
+        choice_parameter("review_state", ReviewState.values),
+        bool_parameter("live", "true: only the live (shipping) assets; false: the others"),
+        bool_parameter("stale", "true: only stale assets; false: only fresh ones"),
     ]),
     retrieve=extend_schema(summary="An asset with its recipe, versions and quality checks"),
 )
@@ -276,31 +310,43 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         found = Asset.objects.filter(workspace=self.workspace).select_related("slot")
-        params = self.request.query_params
-        campaign, slot = _int_param(self.request, "campaign"), _int_param(self.request, "slot")
+        request = self.request
+        campaign, slot = query_id(request, "campaign"), query_id(request, "slot")
         if campaign is not None:
             found = found.filter(slot__campaign_id=campaign)
         if slot is not None:
             found = found.filter(slot_id=slot)
-        if params.get("review_state"):
-            found = found.filter(review_state=params["review_state"])
-        if params.get("live") in ("true", "1"):
-            found = found.filter(is_live=True)
-        if params.get("stale") in ("true", "1", "false", "0"):
-            found = found.filter(stale_at__isnull=params["stale"] in ("false", "0"))
+        review_state = query_choice(request, "review_state", ReviewState.values)
+        if review_state:
+            found = found.filter(review_state=review_state)
+        live, stale = query_bool(request, "live"), query_bool(request, "stale")
+        if live is not None:
+            found = found.filter(is_live=live)
+        if stale is not None:
+            found = found.filter(stale_at__isnull=not stale)
         return found.order_by("-created_at", "-id")
 
     @extend_schema(summary="Approve this version: it becomes its slot's live asset",
                    description="Refused (403) for your own asset; refused (400) when the file "
-                               "changed since you looked (send the sha256 you saw).",
-                   request=s.ApproveInputSerializer, responses={200: s.ReviewEventSerializer})
+                               "changed since you looked (send the sha256 you saw); refused "
+                               "(409, with stale_reasons) when the asset is stale, unless "
+                               "confirm_stale is true.",
+                   request=s.ApproveInputSerializer,
+                   responses={200: s.ReviewEventSerializer,
+                              409: s.StaleApprovalConflictSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, *args, **kwargs):
         asset = self.get_object()  # 404 before any validation (P1)
         params = s.ApproveInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        event = review.asset_approve(asset=asset, user=request.user,
-                                     **params.validated_data)
+        try:
+            event = review.asset_approve(asset=asset, user=request.user,
+                                         **params.validated_data)
+        except review.StaleAssetError as exc:
+            return Response({"detail": f"{exc.messages[0]} Send confirm_stale: true to "
+                                       "approve it anyway.",
+                             "asset": exc.asset_id, "stale_reason": exc.reason,
+                             "stale_reasons": exc.reasons}, status=status.HTTP_409_CONFLICT)
         return Response(s.ReviewEventSerializer(event).data)
 
     @extend_schema(summary="Request changes: the comment becomes a Qwen-Image-Edit job",
@@ -362,9 +408,15 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
         params.is_valid(raise_exception=True)
         assets = Asset.objects.filter(workspace=self.workspace, pk__in=params.validated_data[
             "assets"])
-        approved, problems = review.assets_approve_bulk(assets=assets, user=request.user)
-        return Response({"approved": [event.asset_id for event in approved],
-                         "problems": problems})
+        result = review.assets_approve_bulk(
+            assets=assets, user=request.user,
+            confirm_stale=params.validated_data["confirm_stale"])
+        stale = [{"asset": e.asset_id, "stale_reason": e.reason, "stale_reasons": e.reasons}
+                 for e in result.stale]
+        problems = result.problems + [f"Asset {e.asset_id} skipped: {e.messages[0]}"
+                                      for e in result.stale]
+        return Response({"approved": [event.asset_id for event in result.approved],
+                         "problems": problems, "stale": stale})
 
     @extend_schema(summary="The asset's PNG file: a redirect to a signed link that expires",
                    responses={302: OpenApiResponse(
@@ -378,9 +430,9 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(list=extend_schema(summary="The workspace's audit log, newest first (admin)",
                                        parameters=[
-    OpenApiParameter("verb", str, description="e.g. asset.approved"),
-    OpenApiParameter("object_type", str, description="e.g. asset, campaign"),
-    OpenApiParameter("object_id", int),
+    text_parameter("verb", "e.g. asset.approved", max_length=60),
+    text_parameter("object_type", "e.g. asset, campaign", max_length=40),
+    id_parameter("object_id", "The changed object's id"),
 ]))
 class AuditEventViewSet(WorkspaceScoped, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.AuditEventSerializer
@@ -388,11 +440,11 @@ class AuditEventViewSet(WorkspaceScoped, mixins.ListModelMixin, viewsets.Generic
 
     def get_queryset(self):
         events = AuditEvent.objects.filter(workspace=self.workspace).select_related("actor")
-        params = self.request.query_params
-        for name in ("verb", "object_type"):
-            if params.get(name):
-                events = events.filter(**{name: params[name]})
-        object_id = _int_param(self.request, "object_id")
+        for name, max_length in (("verb", 60), ("object_type", 40)):
+            value = query_text(self.request, name, max_length=max_length)
+            if value:
+                events = events.filter(**{name: value})
+        object_id = query_id(self.request, "object_id")
         if object_id is not None:
             events = events.filter(object_id=object_id)
         return events

@@ -6,14 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from adstudio.files import file_redirect
@@ -22,13 +21,14 @@ from brands.feed_import import feed_import_run
 from brands.models import BrandKit, BrandLogo, FeedImport, Product
 from brands.product_fields import ProductFieldErrors, clean_product_data
 from rendering import services as rendering_services
-from rendering.models import Format, PromptTemplate
+from rendering.models import AssetKind, Format, PromptTemplate
 from rendering.prompts import compose_prompt, prompt_preview
 
 from .. import serializers as s
+from ..filters import choice_parameter, query_choice, query_text, text_parameter
 from ..scoping import WorkspaceScoped
 
-UPLOAD_PARSERS = [MultiPartParser, FormParser]
+UPLOAD_PARSERS = [MultiPartParser]  # a file needs multipart/form-data; nothing else parses
 FILE_REDIRECT = OpenApiResponse(
     description="A redirect (Location) to a signed link to the file that expires; the link "
                 "itself needs no token.")
@@ -37,8 +37,10 @@ FILE_REDIRECT = OpenApiResponse(
 def _save_brand(**fields):
     try:
         return brand_services.brand_kit_save(**fields)
-    except ValidationError as exc:  # the palette is the one field the service checks
-        raise ValidationError({"palette": exc.messages}) from exc
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):  # a field's own error (the disclaimer, B14)
+            raise
+        raise ValidationError({"palette": exc.messages}) from exc  # the palette's are bare
 
 
 @extend_schema_view(
@@ -84,7 +86,7 @@ class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(summary="Download a logo file: a redirect to a signed link that expires",
                    responses={302: FILE_REDIRECT})
-    @action(detail=True, methods=["get"], url_path="logos/<int:logo_id>/file",
+    @action(detail=True, methods=["get"], url_path="logos/<id:logo_id>/file",
             url_name="logo-file")
     def logo_file(self, request, *args, logo_id: int, **kwargs):
         brand = self.get_object()  # the workspace and permission checks come first
@@ -123,9 +125,9 @@ def _product_data(raw: dict):
 
 @extend_schema_view(
     list=extend_schema(summary="List and search products", parameters=[
-        OpenApiParameter("q", str, description="Name or SKU contains"),
-        OpenApiParameter("sku", str, description="Exactly this SKU"),
-        OpenApiParameter("currency", str, description="ISO 4217 code"),
+        text_parameter("q", "Name or SKU contains"),
+        text_parameter("sku", "Exactly this SKU"),
+        text_parameter("currency", "ISO 4217 code", max_length=3),
     ]),
     retrieve=extend_schema(summary="A product"),
     create=extend_schema(summary="Create a product", request=s.ProductInputSerializer,
@@ -147,14 +149,14 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
 
     def get_queryset(self):
         products = Product.objects.filter(workspace=self.workspace).prefetch_related("photos")
-        params = self.request.query_params
-        if params.get("q"):
-            products = products.filter(Q(name__icontains=params["q"])
-                                       | Q(sku__icontains=params["q"]))
-        if params.get("sku"):
-            products = products.filter(sku=params["sku"])
-        if params.get("currency"):
-            products = products.filter(currency=params["currency"].upper())
+        q, sku = query_text(self.request, "q"), query_text(self.request, "sku")
+        currency = query_text(self.request, "currency", max_length=3)
+        if q:
+            products = products.filter(Q(name__icontains=q) | Q(sku__icontains=q))
+        if sku:
+            products = products.filter(sku=sku)
+        if currency:
+            products = products.filter(currency=currency.upper())
         return products
 
     def create(self, request, *args, **kwargs):
@@ -225,7 +227,7 @@ class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List prompt templates", parameters=[
-        OpenApiParameter("kind", str, description="banner, poster, social, story or custom")]),
+        choice_parameter("kind", AssetKind.values)]),
     retrieve=extend_schema(summary="A prompt template"),
     create=extend_schema(summary="Create a prompt template (checked when saved)"),
     update=extend_schema(summary="Replace a template; a new body is a new version"),
@@ -242,8 +244,9 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
 
     def get_queryset(self):
         templates = PromptTemplate.objects.filter(workspace=self.workspace)
-        if self.request.query_params.get("kind"):
-            templates = templates.filter(kind=self.request.query_params["kind"])
+        kind = query_choice(self.request, "kind", AssetKind.values)
+        if kind:
+            templates = templates.filter(kind=kind)
         return templates
 
     def _save(self, serializer, template=None):

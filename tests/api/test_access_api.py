@@ -3,12 +3,13 @@
 import re
 
 import pytest
+from django.utils import timezone
 
 from api.models import WebhookEndpoint
 from api.tokens import api_token_create
 from api.urls import router
 from brands.access import PERMISSIONS
-from brands.models import BrandKit, BrandLogo, FeedImport, Membership, Product, Role
+from brands.models import BrandKit, BrandLogo, FeedImport, Invitation, Membership, Product, Role
 from campaigns.models import Campaign
 from rendering.models import Asset, Format, PromptTemplate, RenderJob
 from tests.api.conftest import ApiClient, api_for
@@ -54,6 +55,9 @@ def _objects_of(workspace) -> dict:
         "webhook_id": WebhookEndpoint.objects.create(workspace=workspace, url="http://x.test/",
                                                      secret="s", events=["job.failed"]).pk,
         "member_id": admin.pk,
+        "invitation_id": Invitation.objects.create(
+            workspace=workspace, email="invitee@example.com", role=Role.VIEWER,
+            token_sha256="0" * 64, sent_at=timezone.now(), expires_at=timezone.now()).pk,
     }
 
 
@@ -86,7 +90,7 @@ def two_workspaces(db):
     return mine, theirs, _objects_of(theirs.workspace)
 
 
-def test_p1_other_workspaces_objects_are_404_on_every_detail_url(two_workspaces):
+def test_P1_other_workspaces_objects_are_404_on_every_detail_url(two_workspaces):
     mine, _, their_ids = two_workspaces
     checked = 0
     for name, action, method, pattern in _routes():
@@ -101,7 +105,7 @@ def test_p1_other_workspaces_objects_are_404_on_every_detail_url(two_workspaces)
     assert RenderJob.objects.get().status == "failed"
 
 
-def test_p1_a_workspace_you_are_not_in_is_404_on_every_url(two_workspaces):
+def test_P1_a_workspace_you_are_not_in_is_404_on_every_url(two_workspaces):
     mine, theirs, their_ids = two_workspaces
     outsider = ApiClient(mine.secret, theirs.workspace.slug)
     for name, action, method, pattern in _routes():
@@ -110,7 +114,7 @@ def test_p1_a_workspace_you_are_not_in_is_404_on_every_url(two_workspaces):
         assert response.json() == {"detail": "No such workspace."}
 
 
-def test_p1_session_users_get_the_same_404(client, two_workspaces):
+def test_P1_session_users_get_the_same_404(client, two_workspaces):
     mine, theirs, their_ids = two_workspaces
     client.force_login(mine.membership.user)
     url = f"/api/v1/workspaces/{mine.ws}/products/{their_ids['product_id']}/"
@@ -119,7 +123,7 @@ def test_p1_session_users_get_the_same_404(client, two_workspaces):
     assert client.get(f"/api/v1/workspaces/{theirs.workspace.slug}/products/").status_code == 404
 
 
-def test_p4_session_post_without_csrf_token_is_403(catalog):
+def test_P4_session_post_without_csrf_token_is_403(catalog):
     from django.test import Client
 
     membership = MembershipFactory(workspace=catalog[0], role=Role.ADMIN)
@@ -131,7 +135,7 @@ def test_p4_session_post_without_csrf_token_is_403(catalog):
     assert BrandKit.objects.count() == 1  # the catalog's own
 
 
-def test_p2_every_write_names_the_permission_it_needs():
+def test_P2_every_write_names_the_permission_it_needs():
     from django.urls import resolve
 
     for name, action, method, pattern in _routes():
@@ -146,11 +150,11 @@ def test_p2_every_write_names_the_permission_it_needs():
 
 _ANY_IDS = dict.fromkeys(("brand_id", "logo_id", "product_id", "import_id", "template_id",
                           "format_id", "campaign_id", "job_id", "asset_id", "token_id",
-                          "webhook_id", "member_id"), 1)
+                          "webhook_id", "member_id", "invitation_id"), 1)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.APPROVER, Role.MARKETER])
-def test_p2_roles_cannot_write_what_their_role_lacks(role):
+def test_P2_roles_cannot_write_what_their_role_lacks(role):
     from django.urls import resolve
 
     membership = MembershipFactory(role=role)
@@ -177,7 +181,7 @@ def test_p2_roles_cannot_write_what_their_role_lacks(role):
     assert WebhookEndpoint.objects.count() == 1
 
 
-def test_p2_approver_cannot_approve_own_asset(catalog):
+def test_P2_approver_cannot_approve_own_asset(catalog):
     workspace = catalog[0]
     approver = api_for(MembershipFactory(workspace=workspace, role=Role.APPROVER))
     job = RenderJob.objects.create(workspace=workspace, recipe={}, status="succeeded",
@@ -191,7 +195,7 @@ def test_p2_approver_cannot_approve_own_asset(catalog):
     assert asset.review_state == "in_review"
 
 
-def test_p7_api_burst_is_throttled(settings, admin):
+def test_P7_api_burst_is_throttled(settings, admin):
     settings.ADSTUDIO_API_RATE = "5/minute"
     statuses = [admin.get("brands/").status_code for _ in range(8)]
     assert statuses == [200] * 5 + [429] * 3
@@ -200,7 +204,7 @@ def test_p7_api_burst_is_throttled(settings, admin):
     assert "throttled" in response.json()["detail"].lower()
 
 
-def test_p7_anonymous_burst_is_throttled(settings, client):
+def test_P7_anonymous_burst_is_throttled(settings, client):
     settings.ADSTUDIO_API_ANON_RATE = "2/minute"
     bad_token = {"HTTP_AUTHORIZATION": "Bearer ads_guess_guess"}
     statuses = [client.get("/api/v1/workspaces/x/brands/", **bad_token).status_code

@@ -272,12 +272,15 @@ def test_members_are_managed_by_admins(team):
     from tests.factories import UserFactory
 
     newcomer = UserFactory()
-    added = admin.post("members/", {"who": newcomer.username, "role": "viewer"})
-    assert added.status_code == 201 and added.json()["role"] == "viewer"
-    changed = admin.patch(f"members/{added.json()['id']}/", {"role": "approver"})
+    invited = admin.post("members/", {"email": newcomer.email, "role": "viewer"})
+    assert invited.status_code == 202 and invited.json()["role"] == "viewer"
+    assert admin.get("members/").json()["count"] == 3  # a member only once they accept
+    added = MembershipFactory(workspace=admin.membership.workspace, user=newcomer,
+                              role=Role.VIEWER)
+    changed = admin.patch(f"members/{added.pk}/", {"role": "approver"})
     assert changed.status_code == 200 and changed.json()["role"] == "approver"
-    assert marketer.patch(f"members/{added.json()['id']}/", {"role": "admin"}).status_code == 403
-    assert admin.delete(f"members/{added.json()['id']}/").status_code == 204
+    assert marketer.patch(f"members/{added.pk}/", {"role": "admin"}).status_code == 403
+    assert admin.delete(f"members/{added.pk}/").status_code == 204
     last_admin = admin.delete(f"members/{admin.membership.pk}/")
     assert last_admin.status_code == 400
 

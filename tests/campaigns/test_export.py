@@ -90,7 +90,7 @@ def test_export_needs_an_approved_asset_and_a_member(approved):
         export.campaign_export_link(campaign=approved["campaign"], user=stranger)
 
 
-def test_p3_export_leaves_out_an_asset_whose_file_changed_and_voids_its_approval(client,
+def test_P3_export_leaves_out_an_asset_whose_file_changed_and_voids_its_approval(client,
                                                                                  approved):
     live = approved["live"]
     link = export.campaign_export_link(campaign=approved["campaign"], user=approved["marketer"])

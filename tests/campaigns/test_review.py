@@ -41,7 +41,7 @@ def test_approval_makes_the_asset_live_with_an_event_bound_to_its_hash(team):
     assert event.from_state == ReviewState.IN_REVIEW and event.user == team["approver"]
 
 
-def test_p2_marketer_cannot_approve(team):
+def test_P2_marketer_cannot_approve(team):
     asset = asset_make(slot=team["slot"], author=team["approver"])
     with pytest.raises(PermissionDenied):
         review.asset_approve(asset=asset, user=team["marketer"])
@@ -49,7 +49,7 @@ def test_p2_marketer_cannot_approve(team):
     assert asset.review_state == ReviewState.IN_REVIEW and not asset.is_live
 
 
-def test_p2_viewer_cannot_review(team):
+def test_P2_viewer_cannot_review(team):
     asset = asset_make(slot=team["slot"], author=team["marketer"])
     for action in (lambda: review.asset_approve(asset=asset, user=team["viewer"]),
                    lambda: review.asset_reject(asset=asset, user=team["viewer"], comment="no")):
@@ -58,7 +58,7 @@ def test_p2_viewer_cannot_review(team):
     assert not ReviewEvent.objects.exists()
 
 
-def test_p2_approver_cannot_approve_own_asset(team):
+def test_P2_approver_cannot_approve_own_asset(team):
     asset = asset_make(slot=team["slot"], author=team["approver"])
     with pytest.raises(PermissionDenied, match="someone else"):
         review.asset_approve(asset=asset, user=team["approver"])
@@ -127,7 +127,7 @@ def _overwrite(asset, content=b"not the approved image"):
     assert default_storage.save(path, ContentFile(content)) == path
 
 
-def test_p3_approval_refused_when_the_stored_file_changed(team):
+def test_P3_approval_refused_when_the_stored_file_changed(team):
     asset = asset_make(slot=team["slot"], author=team["marketer"])
     _overwrite(asset)
     with pytest.raises(ValidationError, match="no longer matches"):
@@ -135,7 +135,7 @@ def test_p3_approval_refused_when_the_stored_file_changed(team):
     assert not Asset.objects.get(pk=asset.pk).is_live
 
 
-def test_p3_approval_is_void_after_the_file_changed(team):
+def test_P3_approval_is_void_after_the_file_changed(team):
     asset = asset_make(slot=team["slot"], author=team["marketer"])
     review.asset_approve(asset=asset, user=team["approver"])
     assert review.asset_approval_verify(asset=Asset.objects.get(pk=asset.pk)) is True
@@ -148,7 +148,7 @@ def test_p3_approval_is_void_after_the_file_changed(team):
     assert AuditEvent.objects.filter(verb="asset.void", object_id=asset.pk).count() == 1
 
 
-def test_p8_audit_row_exists_exactly_when_the_change_committed(team):
+def test_P8_audit_row_exists_exactly_when_the_change_committed(team):
     asset = asset_make(slot=team["slot"], author=team["marketer"])
     # A refused change writes nothing.
     with pytest.raises(PermissionDenied):

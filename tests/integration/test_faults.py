@@ -230,3 +230,141 @@ def test_health_checks_the_real_broker_and_reports_it_down(client, broker):
     assert response.status_code == 503
     assert response.json()["broker"].startswith("failed")
     broker.start()
+
+
+def _ops_status(client) -> dict:
+    return client.get("/ops/status.json").json()
+
+
+def test_F14_a_killed_child_comes_back_when_loading_the_model_outlasts_celerys_timeout(
+        generate, start_worker, admin_client, settings):
+    # Each model load takes 5 s more than it does: longer than Celery's 4 s default for a
+    # respawned child to report up, which used to kill every respawn (a loop, no renders).
+    settings.ADSTUDIO_WORKER_HEARTBEAT_SECONDS = 0.5  # as the worker's (one env in production)
+    worker = start_worker(ADSTUDIO_FAULT_INJECTION="slow_load:5",
+                          ADSTUDIO_WORKER_HEARTBEAT_SECONDS="0.5")
+    worker.wait_healthy(timeout=120)
+    assert _ops_status(admin_client)["render"]["can_render"] is True
+    [job] = generate(1, steps=400)
+    running = rendering_now(job)
+    os.kill(int(running.worker.split(":")[1]), signal.SIGKILL)
+
+    # While the new child loads, /ops/ and /healthz say that nothing can render.
+    def reloading():
+        status = _ops_status(admin_client)
+        states = {w["name"]: w["status"] for w in status["workers"]}
+        return (not status["render"]["can_render"] and states.get(running.worker) == "lost"
+                and "loading" in states.values() and status)
+
+    status = wait_for(reloading, timeout=30, interval=0.1, what="ops to show the reload")
+    assert "loading the model" in status["render"]["summary"]
+    health = admin_client.get("/healthz?require=render")
+    assert health.status_code == 503 and "loading the model" in health.json()["render"]
+    assert admin_client.get("/healthz").status_code == 200  # the web itself is fine
+
+    done = finished(job, timeout=120)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 2)
+    assert done.worker != running.worker
+    assert_one_asset_with_its_files(job)
+    log = worker.log.read_text(errors="replace")
+    assert "Timed out waiting for UP message" not in log
+    assert log.count("model loaded and warmed up") == 2  # one load per child life
+    reborn = Worker.objects.get(name=done.worker)
+    assert reborn.status == "healthy" and reborn.load_seconds >= 5
+    assert _ops_status(admin_client)["render"]["can_render"] is True
+    # The reconciler wrote down the dead child, so the row no longer says healthy.
+    wait_for(lambda: Worker.objects.get(name=running.worker).status == "lost", timeout=30,
+             what="the killed child to be marked lost")
+    worker.assert_running()
+
+
+def test_F14_child_start_up_timeout_follows_the_measured_load_time(db, settings):
+    import socket
+
+    from django.utils import timezone
+
+    from rendering.worker import model_load_timeout
+
+    settings.ADSTUDIO_MODEL_LOAD_TIMEOUT = 60
+    assert model_load_timeout() == 60
+    host = socket.gethostname()
+    Worker.objects.create(name=f"{host}:1", queues="gpu", status="stopped", load_seconds=95,
+                          last_seen_at=timezone.now())
+    Worker.objects.create(name="elsewhere:1", queues="gpu", status="stopped",
+                          load_seconds=900, last_seen_at=timezone.now())
+    assert model_load_timeout() == 3 * 95  # this host's disk, not another machine's
+
+
+def _doorbells(broker) -> int:
+    from rendering.jobs import broker_queue_depth
+
+    return broker_queue_depth("gpu")
+
+
+def _purge_doorbells() -> None:
+    """Surplus doorbells of earlier tests (they are harmless, but these tests count them)."""
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("gpu")
+
+
+def test_F16_a_doorbell_lost_in_a_redis_crash_still_starts_the_job(generate, start_worker,
+                                                                   broker, settings):
+    # What the disk holds at the last fsync: the AOF without the doorbell's LPUSH. Redis is
+    # killed and restarted on that, as after a power loss between two fsyncs.
+    assert settings.ADSTUDIO_REPUBLISH_AFTER_SECONDS == 900  # the default: no help in a test
+    _purge_doorbells()
+    [aof] = (broker.directory / "appendonlydir").glob("*.incr.aof")
+    synced = aof.stat().st_size
+    [job] = generate(1)
+    assert job_of(job).published_at is not None and _doorbells(broker) == 1
+    broker.process.send_signal(signal.SIGKILL)
+    broker.process.wait()
+    with aof.open("r+b") as fh:
+        fh.truncate(synced)
+    broker.start()
+    assert _doorbells(broker) == 0  # the doorbell is gone; the row still says published
+    started = time.monotonic()
+    worker = start_worker()  # its beat runs the reconciler every second, grace 0
+    done = finished(job, timeout=90)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+    assert_one_asset_with_its_files(job)
+    assert time.monotonic() - started < 90  # not the 900 s republish, nor the 26 min timeout
+    worker.assert_running()
+
+
+_HOLD_ONE_DOORBELL = """
+import sys, time
+from kombu import Connection
+with Connection(sys.argv[1]) as conn:
+    channel = conn.default_channel
+    message = None
+    while message is None:
+        message = channel.basic_get("gpu", no_ack=False)
+        time.sleep(0.05)
+    print("holding", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_F16_a_doorbell_held_unacked_by_a_killed_worker_still_starts_the_job(
+        generate, start_worker, broker):
+    import subprocess
+    import sys
+
+    _purge_doorbells()
+    [job] = generate(1)
+    # A consumer takes the doorbell without acknowledging it and is killed: Redis keeps the
+    # message in its unacked set until the visibility timeout (26 min by default).
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_ONE_DOORBELL, broker.url],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert _doorbells(broker) == 0 and job_of(job).status == JobStatus.QUEUED
+    started = time.monotonic()
+    worker = start_worker()
+    done = finished(job, timeout=90)
+    assert (done.status, done.attempt) == (JobStatus.SUCCEEDED, 1)
+    assert_one_asset_with_its_files(job)
+    assert time.monotonic() - started < 90
+    worker.assert_running()

@@ -19,9 +19,11 @@ from rendering.text_check import best_substring, cer, detect_text, normalize, re
 from rendering.typography import _font_for
 
 
-def test_normalization_makes_full_and_half_width_spacing_and_case_agree():
-    assert normalize("ＳＡＬＥ　￥１９９") == normalize("Sale ¥199") == "sale¥199"
-    assert normalize("“Qwen” – Café") == normalize('"qwen"-café')
+def test_normalization_makes_full_and_half_width_and_spacing_agree_but_keeps_case():
+    # B14: case is compared (iphone is not iPhone); it was folded away before.
+    assert normalize("ＳＡＬＥ　￥１９９") == normalize("SALE ¥199") == "SALE¥199"
+    assert normalize("Sale ¥199") == "Sale¥199"
+    assert normalize("“Qwen” – Café") == normalize('"Qwen"-Café')
 
 
 def test_character_error_rate_counts_each_wrong_character():
