@@ -455,16 +455,6 @@ class ApproveInputSerializer(serializers.Serializer):
                   "409 with the reasons); the review event records the acknowledgement")
 
 
-class StaleApprovalConflictSerializer(serializers.Serializer):
-    """409 from approve: the asset is stale; send confirm_stale to approve it anyway."""
-
-    detail = serializers.CharField(help_text="The question, naming the reasons")
-    asset = serializers.IntegerField()
-    stale_reason = serializers.CharField()
-    stale_reasons = serializers.ListField(child=serializers.CharField(),
-                                          help_text="One entry per change")
-
-
 REGION_HELP = ("Optional area as [x, y, width, height], fractions of the image (0 to 1)")
 
 
@@ -511,7 +501,14 @@ class BulkApproveInputSerializer(serializers.Serializer):
 class StaleAssetSerializer(serializers.Serializer):
     asset = serializers.IntegerField()
     stale_reason = serializers.CharField()
-    stale_reasons = serializers.ListField(child=serializers.CharField())
+    stale_reasons = serializers.ListField(child=serializers.CharField(),
+                                          help_text="One entry per change")
+
+
+class StaleApprovalConflictSerializer(StaleAssetSerializer):
+    """409 from approve: the asset is stale; send confirm_stale to approve it anyway."""
+
+    detail = serializers.CharField(help_text="The question, naming the reasons")
 
 
 class BulkApproveResultSerializer(serializers.Serializer):

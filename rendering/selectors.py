@@ -60,8 +60,7 @@ def worker_state(worker: Worker, *, now) -> dict:
         "status": state, "label": WorkerStatus(state).label if state in WorkerStatus.values
         else state, "alive": state == WorkerStatus.HEALTHY, "detail": worker.detail,
         "load_seconds": worker.load_seconds, "jobs_done": worker.jobs_done,
-        "started_at": worker.started_at.isoformat(),
-        "last_seen_at": worker.last_seen_at.isoformat(),
+        "started_at": worker.started_at, "last_seen_at": worker.last_seen_at,
         "gpu": "gpu" in worker.queues.split(","),
         "recent": worker.last_seen_at >= now - timedelta(hours=1),
     }
@@ -76,16 +75,17 @@ def render_capacity(workers: list[dict]) -> dict:
     gpu = [w for w in workers if w["gpu"]]
     ready = sum(w["alive"] for w in gpu)
     counts = Counter(w["status"] for w in gpu if not w["alive"] and w["recent"])
+    others = ", ".join(f"{counts[s]} {WorkerStatus(s).label.lower()}" for s in WorkerStatus.values
+                       if counts.get(s) and s != WorkerStatus.STOPPED)
     if ready:
         summary = f"{ready} GPU worker process{'es' if ready > 1 else ''} ready"
+        summary += f"; {others}" if others else ""
     elif counts.get(WorkerStatus.LOADING):
-        summary = "no GPU worker can render yet: loading the model"
+        summary = f"no GPU worker can render yet: {others}"
     else:
-        summary = "no GPU worker can render: start one (docs/workers.md)"
-    others = ", ".join(f"{n} {WorkerStatus(s).label.lower()}" for s, n in counts.items()
-                       if s in WorkerStatus.values and s != WorkerStatus.STOPPED)
-    return {"can_render": bool(ready), "ready": ready,
-            "summary": f"{summary} ({others})" if others else summary}
+        summary = (f"no GPU worker can render: {others or 'none is running'}; start one "
+                   "(docs/workers.md)")
+    return {"can_render": bool(ready), "ready": ready, "summary": summary}
 
 
 def broker_queue_depths(queues=("gpu", "cpu", "default")) -> dict[str, int | None]:

@@ -32,7 +32,8 @@ def test_F14_a_silent_healthy_worker_is_lost_and_nothing_can_render(admin_client
     states = {w["name"]: w["status"] for w in status["workers"]}
     assert states == {f"{HOST}:10": "lost", f"{HOST}:11": "loading"}
     assert status["render"]["can_render"] is False
-    assert status["render"]["summary"].startswith("no GPU worker can render yet: loading")
+    assert status["render"]["summary"] == ("no GPU worker can render yet: 1 loading the model, "
+                                           "1 lost (no heartbeat)")
     page = admin_client.get("/ops/").content.decode()
     assert "cannot render" in page and "Loading the model" in page
     assert admin_client.get("/healthz?require=render").status_code == 503
@@ -46,7 +47,7 @@ def test_F14_a_ready_worker_can_render(admin_client, queued_broker):
     _worker(f"{HOST}:13", "lost", seen_ago=300)
     status = admin_client.get("/ops/status.json").json()
     assert status["render"]["can_render"] is True
-    assert status["render"]["summary"] == "1 GPU worker process ready (1 lost (no heartbeat))"
+    assert status["render"]["summary"] == "1 GPU worker process ready; 1 lost (no heartbeat)"
     assert admin_client.get("/healthz?require=render").status_code == 200
     assert workers_mark_lost() == 0  # a fresh heartbeat is not lost
 
