@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import BrandKit, FeedImport, Membership, Product, Workspace
+from .models import BrandKit, FeedImport, Invitation, Membership, Product, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,3 +33,19 @@ class ProductAdmin(admin.ModelAdmin):
 class FeedImportAdmin(admin.ModelAdmin):
     list_display = ["filename", "workspace", "rows_total", "rows_failed", "created_at"]
     readonly_fields = ["errors", "notes"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read only: invitations are sent, resent and revoked by workspace admins (P10)."""
+
+    list_display = ["email", "workspace", "role", "sent_at", "expires_at", "accepted_at",
+                    "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -12,6 +12,9 @@ class FormatAdmin(admin.ModelAdmin):
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "brand", "version", "workspace"]
+    # Template text is changed in the dashboard or the API, which check it (B11, B13, B14)
+    # and keep its revisions; the admin site only shows it.
+    readonly_fields = ["body", "headline", "subline", "cta", "version"]
 
 
 @admin.register(RenderJob)
