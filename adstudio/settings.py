@@ -211,6 +211,10 @@ CELERY_TASK_ROUTES = {
     "api.deliver_webhook": {"queue": "cpu"},
     "api.reconcile_webhooks": {"queue": "cpu"},
     "adstudio.sweep_orphan_files": {"queue": "cpu"},
+    "brands.run_feed_import": {"queue": "cpu"},  # catalog sync: fetch, parse, upsert
+    "brands.run_feed_source": {"queue": "cpu"},  # a feed source's scheduled tick
+    "brands.fetch_product_photo": {"queue": "cpu"},
+    "brands.reconcile_feed_imports": {"queue": "cpu"},
 }
 # A render that outlives the soft limit fails with "timeout"; the hard limit kills the child.
 ADSTUDIO_RENDER_SOFT_TIME_LIMIT = env.int("ADSTUDIO_RENDER_SOFT_TIME_LIMIT", default=900)
@@ -246,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.reconcile_webhooks",
         "schedule": 300.0,
         "options": {"expires": 300.0},
+    },
+    "reconcile-feed-imports": {  # imports of a killed worker run again (brands/feed_jobs.py)
+        "task": "brands.reconcile_feed_imports",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     "sweep-orphan-files": {  # stored files without a row, past their grace period (F15)
         "task": "adstudio.sweep_orphan_files",
@@ -435,6 +444,15 @@ ADSTUDIO_WEBHOOK_TIMEOUT = env.float("ADSTUDIO_WEBHOOK_TIMEOUT", default=10.0)
 # admin could otherwise make AdStudio call services inside its own network).
 ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("ADSTUDIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
                                                    default=False)
+# Product feeds fetched from a URL (brands.feed_fetch), and their photos: loopback and
+# private addresses are refused unless this is on (tests, local development).
+ADSTUDIO_FEED_ALLOW_PRIVATE_NETWORKS = env.bool("ADSTUDIO_FEED_ALLOW_PRIVATE_NETWORKS",
+                                                default=False)
+# A fetched feed may hold at most this many bytes once decompressed (ADSTUDIO_MAX_FEED_BYTES
+# is the cap on an uploaded feed file); the connect/read timeout and the whole download's limit.
+ADSTUDIO_FEED_MAX_BYTES = env.int("ADSTUDIO_FEED_MAX_BYTES", default=500 * 1024 * 1024)
+ADSTUDIO_FEED_TIMEOUT_SECONDS = env.float("ADSTUDIO_FEED_TIMEOUT_SECONDS", default=30.0)
+ADSTUDIO_FEED_MAX_SECONDS = env.float("ADSTUDIO_FEED_MAX_SECONDS", default=600.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "AdStudio API",
     "DESCRIPTION": "Brand kits, products, templates, campaigns, renders and assets of one "
@@ -468,3 +486,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("ADSTUDIO_LOG_LEVEL", default="INFO")},
 }
+
+# --- Feed import jobs (brands/feed_jobs.py) ---
+# A running import whose worker stops renewing this lease (every batch of 500 rows) is queued
+# again by the reconciler, up to this many attempts in all.
+ADSTUDIO_FEED_LEASE_SECONDS = env.int("ADSTUDIO_FEED_LEASE_SECONDS", default=300)
+ADSTUDIO_FEED_MAX_ATTEMPTS = env.int("ADSTUDIO_FEED_MAX_ATTEMPTS", default=3)

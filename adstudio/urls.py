@@ -6,7 +6,7 @@ from adstudio.files import signed_file
 from adstudio.health import healthz
 from adstudio.login import ThrottledLoginView
 from api import dashboard as api_dashboard
-from brands import member_views
+from brands import feed_views, member_views
 from brands import views as brand_views
 from campaigns import review_views
 from campaigns import views as campaign_views
@@ -33,6 +33,18 @@ workspace_patterns = [
     path("products/import/", brand_views.feed_import, name="feed-import"),
     path("products/import/<int:import_id>/", brand_views.feed_import_report,
          name="feed-import-report"),
+    path("products/import/<int:import_id>/progress/", feed_views.feed_import_progress,
+         name="feed-import-progress"),
+    path("products/import/<int:import_id>/cancel/", feed_views.feed_import_cancel_view,
+         name="feed-import-cancel"),
+    path("products/feeds/", feed_views.feed_source_list, name="feed-source-list"),
+    path("products/feeds/new/", feed_views.feed_source_edit, name="feed-source-create"),
+    path("products/feeds/<int:source_id>/", feed_views.feed_source_edit,
+         name="feed-source-edit"),
+    path("products/feeds/<int:source_id>/run/", feed_views.feed_source_run,
+         name="feed-source-run"),
+    path("products/feeds/<int:source_id>/delete/", feed_views.feed_source_delete,
+         name="feed-source-delete"),
     path("templates/", rendering_views.template_list, name="template-list"),
     path("templates/new/", rendering_views.template_edit, name="template-create"),
     path("templates/<int:template_id>/", rendering_views.template_edit, name="template-edit"),

@@ -5,12 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from .converters import IdConverter
-from .views import access, campaigns, catalog, workspaces
+from .views import access, campaigns, catalog, feeds, workspaces
 
 register_converter(IdConverter, "id")  # before router.urls: the routes use <id:...>
 router = SimpleRouter(use_regex_path=False)
 router.register("brands", catalog.BrandKitViewSet, basename="api-brand")
-router.register("products/imports", catalog.FeedImportViewSet, basename="api-feed-import")
+router.register("products/imports", feeds.FeedImportViewSet, basename="api-feed-import")
+router.register("products/feeds", feeds.FeedSourceViewSet, basename="api-feed-source")
 router.register("products", catalog.ProductViewSet, basename="api-product")
 router.register("templates", catalog.PromptTemplateViewSet, basename="api-template")
 router.register("formats", catalog.FormatViewSet, basename="api-format")

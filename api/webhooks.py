@@ -22,8 +22,6 @@ import http.client
 import json
 import logging
 import secrets
-import socket
-import ssl
 import time
 import uuid
 from datetime import timedelta
@@ -44,6 +42,7 @@ from .webhook_targets import (
     Target,
     TargetRefused,
     TargetUnresolved,
+    outbound_connection,
     webhook_target_check,
 )
 
@@ -156,26 +155,10 @@ def _retryable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
-def _connection(target: Target, timeout: float) -> http.client.HTTPConnection:
-    """A connection to ``target.address`` only (the checked one), with ``target.host`` as the
-    Host header and, for https, as the name the certificate must carry. Never follows
-    redirects: a 3xx is the endpoint's (final) answer."""
-    if target.scheme == "https":
-        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
-                                           context=ssl.create_default_context())
-    else:
-        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-
-    def pinned(address, timeout, source_address=None):  # http.client passes all three
-        return socket.create_connection((target.address, address[1]), timeout, source_address)
-
-    conn._create_connection = pinned
-    return conn
-
-
 def _post(target: Target, body: bytes, headers: dict) -> tuple[int | None, str, str]:
     """POST once: the status (None if no answer), a response excerpt and an error."""
-    conn = _connection(target, settings.ADSTUDIO_WEBHOOK_TIMEOUT)
+    # Never follows redirects: a 3xx is the endpoint's (final) answer.
+    conn = outbound_connection(target, timeout=settings.ADSTUDIO_WEBHOOK_TIMEOUT)
     try:
         conn.request("POST", target.path, body=body, headers=headers)
         resp = conn.getresponse()

@@ -144,3 +144,23 @@ class InvitationAccountForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+
+class FeedSourceForm(forms.ModelForm):
+    """A feed source's settings; brands.feed_sources.feed_source_save checks and applies them."""
+
+    upload = forms.FileField(required=False, label="Feed file (when the source is a file)")
+    url = forms.URLField(max_length=2000, required=False, assume_scheme="https", label="Feed URL")
+
+    class Meta:
+        from .models import FeedSource
+
+        model = FeedSource
+        fields = ["name", "kind", "url", "format", "full_feed", "auth", "auth_username",
+                  "auth_header_name", "auth_secret_ref", "schedule", "schedule_cron",
+                  "schedule_timezone"]
+        labels = {"full_feed": "Full feed: products it no longer lists "
+                  "become unavailable", "auth_secret_ref": "Secret (environment variable)",
+                  "schedule_cron": "Cron expression", "schedule_timezone": "Time zone"}
+        help_texts = {"auth_secret_ref": "e.g. env:SHOP_FEED_TOKEN; an operator sets the "
+                      "variable on the workers. The secret itself is never stored here."}

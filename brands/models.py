@@ -120,6 +120,14 @@ class BrandLogo(models.Model):
         return self.name
 
 
+class Availability(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    PREORDER = "preorder", "Preorder"
+    BACKORDER = "backorder", "Backorder"
+    UNAVAILABLE = "unavailable", "No longer in the feed"
+
+
 class Product(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="products")
     sku = models.CharField(max_length=64)
@@ -133,6 +141,25 @@ class Product(models.Model):
     features = models.JSONField(default=list, blank=True)
     landing_url = models.URLField(max_length=2000, blank=True)
     image_url = models.URLField(max_length=2000, blank=True)  # from a feed's image_link
+    additional_image_urls = models.JSONField(default=list, blank=True)
+    # Merchant Center availability; "unavailable": missing from its last full feed (kept, not
+    # deleted). Blank: never stated (a product made by hand).
+    availability = models.CharField(max_length=16, choices=Availability.choices, blank=True)
+    sale_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                     validators=[MinValueValidator(Decimal("0"))])
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    brand_name = models.CharField(max_length=150, blank=True)
+    gtin = models.CharField(max_length=50, blank=True)
+    mpn = models.CharField(max_length=70, blank=True)
+    product_type = models.CharField(max_length=750, blank=True)
+    extra = models.JSONField(default=dict, blank=True)  # a feed's attributes we do not map
+    # The feed source that last wrote the product, and the import that last saw it (full feeds
+    # mark what the newest import did not see as unavailable).
+    feed_source = models.ForeignKey("FeedSource", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="products")
+    last_seen_import = models.ForeignKey("FeedImport", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -154,24 +181,122 @@ class ProductPhoto(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Where a photo from a product feed came from; blank for manual uploads.
+    source_url = models.URLField(max_length=2000, blank=True, default="")
+    # The ETag the image server sent: a re-import downloads again only when URL or ETag change.
+    source_etag = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "sha256"])]
 
     def __str__(self) -> str:
         return f"photo of {self.product_id}"
 
 
+class FeedKind(models.TextChoices):
+    URL = "url", "URL"
+    FILE = "file", "Uploaded file"
+
+
+class FeedFormat(models.TextChoices):
+    AUTO = "auto", "Detect"
+    CSV = "csv", "CSV"
+    TSV = "tsv", "TSV"
+    XML = "xml", "XML (RSS or Atom)"
+
+
+class FeedAuth(models.TextChoices):
+    NONE = "none", "None"
+    BASIC = "basic", "Basic (user name and password)"
+    HEADER = "header", "Header (e.g. an API token)"
+
+
+class FeedSchedule(models.TextChoices):
+    NONE = "none", "Only when run by hand"
+    HOURLY = "hourly", "Every hour"
+    DAILY = "daily", "Every day"
+    CRON = "cron", "Cron expression"
+
+
+class FeedSource(models.Model):
+    """Where a workspace's catalog comes from: a feed URL or a stored file, and its schedule.
+
+    The secret is never stored: ``auth_secret_ref`` names an environment variable
+    (``env:SHOP_FEED_TOKEN``) that is read when the feed is fetched.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="feed_sources")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=8, choices=FeedKind.choices, default=FeedKind.URL)
+    url = models.URLField(max_length=2000, blank=True)
+    file = models.FileField(max_length=255, blank=True)  # ws/<id>/feeds/<uuid>.<ext>
+    format = models.CharField(max_length=8, choices=FeedFormat.choices, default=FeedFormat.AUTO)
+    auth = models.CharField(max_length=8, choices=FeedAuth.choices, default=FeedAuth.NONE)
+    auth_username = models.CharField(max_length=200, blank=True)
+    auth_header_name = models.CharField(max_length=100, blank=True)
+    auth_secret_ref = models.CharField(max_length=120, blank=True)  # env:VARNAME
+    full_feed = models.BooleanField(default=False)
+    schedule = models.CharField(max_length=8, choices=FeedSchedule.choices,
+                                default=FeedSchedule.NONE)
+    schedule_cron = models.CharField(max_length=120, blank=True)
+    schedule_timezone = models.CharField(max_length=64, default="UTC")
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True,
+                                         blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_etag = models.CharField(max_length=255, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)  # the server's HTTP date
+    last_import = models.ForeignKey("FeedImport", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="feed_source_name_unique"),
+            models.CheckConstraint(condition=Q(kind__in=FeedKind.values),
+                                   name="feed_source_kind_valid"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class FeedImport(models.Model):
-    """One CSV feed import and its per-row report."""
+    """One import of a product feed, run as a job (see brands.feed_jobs), and its report."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="feed_imports")
+    source = models.ForeignKey(FeedSource, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="imports")  # empty: a file uploaded by hand
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     filename = models.CharField(max_length=255)
+    file = models.FileField(max_length=255, blank=True)  # the uploaded file the job reads
+    status = models.CharField(max_length=10, choices=ImportStatus.choices,
+                              default=ImportStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=0)  # the fencing token of the running claim
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    not_modified = models.BooleanField(default=False)  # the server answered 304
     rows_total = models.PositiveIntegerField(default=0)
     rows_created = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_failed = models.PositiveIntegerField(default=0)
+    rows_unavailable = models.PositiveIntegerField(default=0)  # missing from a full feed
+    photos_queued = models.PositiveIntegerField(default=0)
     # [{"row": 7, "sku": "X1", "errors": {"price": ["..."]}}], capped (see brands.feed_import)
     errors = models.JSONField(default=list, blank=True)
     errors_truncated = models.BooleanField(default=False)
@@ -180,10 +305,23 @@ class FeedImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values),
+                                   name="feed_import_status_valid"),
+            # "Run now" twice, or a beat tick while it runs, gives one import of a source.
+            models.UniqueConstraint(fields=["source"],
+                                    condition=Q(status__in=["queued", "running"]),
+                                    name="one_active_import_per_source"),
+        ]
+        indexes = [models.Index(fields=["status", "lease_expires_at"])]
 
     def __str__(self) -> str:
         return f"import of {self.filename}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 class AuditEvent(models.Model):

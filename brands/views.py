@@ -16,7 +16,7 @@ from adstudio.files import file_redirect
 
 from . import services
 from .access import can, workspace_view
-from .feed_import import feed_import_run
+from .feed_sources import feed_upload_import
 from .forms import (
     BrandKitForm,
     FeedImportForm,
@@ -205,17 +205,23 @@ def product_photo_upload(request, membership, product_id):
 def feed_import(request, membership):
     form = FeedImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        uploaded = form.cleaned_data["file"]
-        report = feed_import_run(workspace=membership.workspace, user=request.user,
-                                 fileobj=uploaded, filename=uploaded.name)
-        return redirect("feed-import-report", ws=membership.workspace.slug, import_id=report.pk)
+        try:  # stored, then imported by a cpu worker: the report page shows its progress
+            report = feed_upload_import(workspace=membership.workspace, user=request.user,
+                                        uploaded=form.cleaned_data["file"])
+        except UploadRejected as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("feed-import-report", ws=membership.workspace.slug,
+                            import_id=report.pk)
     status = 400 if request.method == "POST" else 200
-    imports = membership.workspace.feed_imports.all()[:10]
+    imports = membership.workspace.feed_imports.filter(source=None)[:10]
     return render(request, "brands/feed_import.html", {"form": form, "imports": imports},
                   status=status)
 
 
 @workspace_view("workspace.view")
 def feed_import_report(request, membership, import_id):
-    report = get_object_or_404(FeedImport, pk=import_id, workspace=membership.workspace)
-    return render(request, "brands/feed_import_report.html", {"report": report})
+    report = get_object_or_404(FeedImport.objects.select_related("source"), pk=import_id,
+                               workspace=membership.workspace)
+    return render(request, "brands/feed_import_report.html", {
+        "report": report, "can_edit": can(membership, "product.import")})

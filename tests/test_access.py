@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from adstudio.urls import workspace_patterns
 from brands.access import PERMISSIONS, can
-from brands.models import BrandLogo, FeedImport, Invitation, Membership, Role
+from brands.models import BrandLogo, FeedImport, FeedSource, Invitation, Membership, Role
 from campaigns.models import Campaign
 from rendering.models import Asset, PromptTemplate, RenderJob
 from tests.factories import (
@@ -51,6 +51,8 @@ def _objects_of(workspace):
         "campaign_id": campaign.pk,
         "asset_id": asset.pk,
         "job_id": job.pk,
+        "source_id": FeedSource.objects.create(workspace=workspace, name="Shop",
+                                               url="https://shop.example.com/feed.xml").pk,
     }
 
 
@@ -132,6 +134,9 @@ def test_read_only_roles_cannot_change_anything(client, role):
     brand = BrandKitFactory(workspace=ws)
     campaign = CampaignFactory(workspace=ws, brand=brand)
     job = RenderJob.objects.create(workspace=ws, recipe={}, status="failed")
+    source = FeedSource.objects.create(workspace=ws, name="Shop",
+                                       url="https://shop.example.com/feed.xml")
+    feed_import = FeedImport.objects.create(workspace=ws, source=source, filename="f")
     client.force_login(membership.user)
     posts = [
         (reverse("product-edit", kwargs={"ws": ws.slug, "product_id": product.pk}),
@@ -150,13 +155,21 @@ def test_read_only_roles_cannot_change_anything(client, role):
         (reverse("campaign-edit", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}),
          {"name": "Renamed"}),
         (reverse("campaign-archive", kwargs={"ws": ws.slug, "campaign_id": campaign.pk}), {}),
+        (reverse("feed-source-create", kwargs={"ws": ws.slug}),
+         {"name": "New", "kind": "url", "url": "https://shop.example.com/b.xml"}),
+        (reverse("feed-source-edit", kwargs={"ws": ws.slug, "source_id": source.pk}),
+         {"name": "Renamed", "kind": "url", "url": "https://shop.example.com/b.xml"}),
+        (reverse("feed-source-run", kwargs={"ws": ws.slug, "source_id": source.pk}), {}),
+        (reverse("feed-import-cancel", kwargs={"ws": ws.slug, "import_id": feed_import.pk}),
+         {}),
     ]
     template = PromptTemplateFactory(workspace=ws)
     posts += [(reverse(name, kwargs={"ws": ws.slug, key: obj.pk}), {"confirm": "yes"})
               for name, key, obj in [("brand-delete", "brand_id", brand),
                                      ("product-delete", "product_id", product),
                                      ("template-delete", "template_id", template),
-                                     ("campaign-delete", "campaign_id", campaign)]]
+                                     ("campaign-delete", "campaign_id", campaign),
+                                     ("feed-source-delete", "source_id", source)]]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     product.refresh_from_db()
@@ -166,6 +179,8 @@ def test_read_only_roles_cannot_change_anything(client, role):
     assert RenderJob.objects.count() == 1 and PromptTemplate.objects.get() == template
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
     assert not campaign.refreshes.exists() and not hasattr(campaign, "refresh_schedule")
+    assert list(FeedSource.objects.values_list("name", flat=True)) == ["Shop"]
+    assert FeedImport.objects.get().status == "queued"  # neither run again nor cancelled
 
 
 def test_marketer_cannot_edit_the_brand_kit(client):

@@ -125,9 +125,10 @@ def test_product_create_and_field_errors(client, admin):
     assert "Mug" in listing.content.decode()
 
 
-def test_feed_import_shows_the_per_row_report(client, admin):
-    response = client.post(url("feed-import", admin), {
-        "file": SimpleUploadedFile("feed.csv", FEED, content_type="text/csv")})
+def test_feed_import_shows_the_per_row_report(client, admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the import job runs on commit
+        response = client.post(url("feed-import", admin), {
+            "file": SimpleUploadedFile("feed.csv", FEED, content_type="text/csv")})
     assert response.status_code == 302
     report = client.get(response.url)
     page = report.content.decode()

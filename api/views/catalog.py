@@ -16,9 +16,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from adstudio.files import file_redirect
+from brands import feed_sources
 from brands import services as brand_services
-from brands.feed_import import feed_import_run
-from brands.models import BrandKit, BrandLogo, FeedImport, Product
+from brands.models import BrandKit, BrandLogo, Product
 from brands.product_fields import ProductFieldErrors, clean_product_data
 from rendering import services as rendering_services
 from rendering.models import AssetKind, Format, PromptTemplate
@@ -198,11 +198,13 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
         return Response(s.ProductPhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Import a CSV feed (Merchant Center columns); returns the report",
-        description="Creates or updates products by SKU. Good rows are kept; `errors` lists "
-                    "every rejected row and why. `fatal_error` is set when the file could not "
-                    "be read at all.",
-        request=s.FeedUploadSerializer, responses={201: s.FeedImportSerializer})
+        summary="Import a CSV feed (Merchant Center columns) as a job; returns the import",
+        description="Stores the file and queues its import (202): poll "
+                    "`products/imports/{id}/` until `status` is succeeded, failed or "
+                    "cancelled. Creates or updates products by SKU. Good rows are kept; "
+                    "`errors` lists every rejected row and why. `fatal_error` is set when "
+                    "the file could not be read at all.",
+        request=s.FeedUploadSerializer, responses={202: s.FeedImportSerializer})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=UPLOAD_PARSERS)
     def feed_import(self, request, *args, **kwargs):
         upload = s.FeedUploadSerializer(data=request.data)
@@ -210,19 +212,9 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
         uploaded = upload.validated_data["file"]
         if not uploaded.name.lower().endswith((".csv", ".tsv", ".txt")):
             raise ValidationError({"file": ["Upload a .csv file (Merchant Center column names)."]})
-        report = feed_import_run(workspace=self.workspace, user=request.user, fileobj=uploaded,
-                                 filename=uploaded.name)
-        return Response(s.FeedImportSerializer(report).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema_view(list=extend_schema(summary="Feed import reports, newest first"),
-                    retrieve=extend_schema(summary="One feed import report"))
-class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.FeedImportSerializer
-    lookup_url_kwarg = "import_id"
-
-    def get_queryset(self):
-        return FeedImport.objects.filter(workspace=self.workspace)
+        report = feed_sources.feed_upload_import(workspace=self.workspace, user=request.user,
+                                                 uploaded=uploaded)
+        return Response(s.FeedImportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(

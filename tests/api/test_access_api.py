@@ -9,7 +9,16 @@ from api.models import WebhookEndpoint
 from api.tokens import api_token_create
 from api.urls import router
 from brands.access import PERMISSIONS
-from brands.models import BrandKit, BrandLogo, FeedImport, Invitation, Membership, Product, Role
+from brands.models import (
+    BrandKit,
+    BrandLogo,
+    FeedImport,
+    FeedSource,
+    Invitation,
+    Membership,
+    Product,
+    Role,
+)
 from campaigns.models import Campaign
 from rendering.models import Asset, Format, PromptTemplate, RenderJob
 from tests.api.conftest import ApiClient, api_for
@@ -44,6 +53,8 @@ def _objects_of(workspace) -> dict:
                                             height=1, sha256="0").pk,
         "product_id": ProductFactory(workspace=workspace).pk,
         "import_id": FeedImport.objects.create(workspace=workspace, filename="f.csv").pk,
+        "source_id": FeedSource.objects.create(workspace=workspace, name="Shop",
+                                               url="https://shop.example.com/feed.xml").pk,
         "template_id": PromptTemplateFactory(workspace=workspace).pk,
         "format_id": Format.objects.create(workspace=workspace, key="own", name="Own",
                                            channel="x", kind="custom", width=100,
@@ -150,7 +161,7 @@ def test_P2_every_write_names_the_permission_it_needs():
 
 _ANY_IDS = dict.fromkeys(("brand_id", "logo_id", "product_id", "import_id", "template_id",
                           "format_id", "campaign_id", "job_id", "asset_id", "token_id",
-                          "webhook_id", "member_id", "invitation_id"), 1)
+                          "webhook_id", "member_id", "invitation_id", "source_id"), 1)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.APPROVER, Role.MARKETER])

@@ -109,11 +109,14 @@ def test_product_photo_upload(marketer):
     assert marketer.get(f"products/{product.pk}/").json()["photos"][0]["height"] == 48
 
 
-def test_feed_import_returns_the_report(marketer):
-    response = marketer.post("products/import/", {
-        "file": SimpleUploadedFile("feed.csv", FEED.encode())}, files=True)
-    assert response.status_code == 201, response.json()
-    report = response.json()
+def test_feed_import_returns_the_report(marketer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the import job runs on commit
+        response = marketer.post("products/import/", {
+            "file": SimpleUploadedFile("feed.csv", FEED.encode())}, files=True)
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "queued"
+    report = marketer.get(f"products/imports/{response.json()['id']}/").json()
+    assert report["status"] == "succeeded"
     assert (report["rows_total"], report["rows_created"], report["rows_failed"]) == (3, 2, 1)
     assert report["errors"][0]["row"] == 3 and "price" in report["errors"][0]["errors"]
     assert set(Product.objects.values_list("sku", flat=True)) == {"SKU-1", "SKU-3"}

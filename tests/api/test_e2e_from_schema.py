@@ -80,8 +80,15 @@ def test_outside_client_runs_a_campaign_from_the_openapi_schema(live_server, tin
         "name": "Acme Outdoor", "palette": [{"name": "Ocean", "hex": "#0A4F8C",
                                              "role": "primary"}],
         "style_keywords": ["clean", "sunlit"], "languages": ["en"]})
-    report = api.call("products_import_create", marketer, expect=201,
-                      files={"file": ("feed.csv", FEED.encode(), "text/csv")})
+    queued_import = api.call("products_import_create", marketer, expect=202,
+                             files={"file": ("feed.csv", FEED.encode(), "text/csv")})
+    for _ in range(100):  # a cpu worker imports it (in-process here): poll its progress
+        report = api.call("products_imports_retrieve", marketer, expect=200,
+                          import_id=queued_import["id"])
+        if report["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert report["status"] == "succeeded"
     assert report["rows_created"] == 2 and report["rows_failed"] == 0
     products = api.call("products_list", marketer, expect=200)["results"]
     api.call("templates_create", marketer, expect=201, json={

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from adstudio.celery import app as celery_app
 from api.tokens import api_token_create
-from brands.models import Role
+from brands.models import FeedImport, FeedSource, Role
 from campaigns import services as campaign_services
 from rendering.models import PromptTemplate
 from tests.conftest import use_broker
@@ -59,6 +59,9 @@ def _seed(catalog) -> tuple[str, dict]:
         workspace=workspace, user=admin.user, name="Fuzzed", brand=brand,
         products=products, formats=formats[:2], variants_per_slot=1)
     assets = [asset_make(slot=slot, author=marketer.user) for slot in campaign.slots.all()[:3]]
+    source = FeedSource.objects.create(workspace=workspace, name="Shop",
+                                       url="https://shop.example.com/feed.csv")
+    feed_import = FeedImport.objects.create(workspace=workspace, source=source, filename="f")
     ids = {
         "brand_id": [brand.pk], "product_id": [p.pk for p in products],
         "template_id": list(PromptTemplate.objects.filter(workspace=workspace)
@@ -66,6 +69,7 @@ def _seed(catalog) -> tuple[str, dict]:
         "format_id": [f.pk for f in formats[:2]], "campaign_id": [campaign.pk],
         "token_id": [other_token.pk], "member_id": [viewer.pk],
         "asset_id": [a.pk for a in assets], "job_id": [a.job_id for a in assets],
+        "source_id": [source.pk], "import_id": [feed_import.pk],
     }
     return workspace.slug, {"secret": secret, **ids}
 

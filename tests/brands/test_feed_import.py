@@ -114,13 +114,23 @@ def test_B10_invalid_utf8_after_the_first_64_kb_stops_and_keeps_earlier_rows(tmp
     assert "LAST" not in products(workspace)
 
 
-def test_B10_utf16_file_is_fatal_with_advice(tmp_path):
+def test_B10_utf16_file_is_fatal_with_advice(tmp_path):  # without a byte order mark
+    workspace = WorkspaceFactory()
+
+    report = run_import(workspace, "id,title,price\nA1,Mug,3 EUR\n", tmp_path,
+                        encoding="utf-16-le")
+
+    assert "UTF-16" in report.fatal_error and "CSV UTF-8" in report.fatal_error
+    assert Product.objects.count() == 0
+
+
+def test_utf16_file_with_a_byte_order_mark_is_read(tmp_path):
+    # Excel's "Unicode Text" export (brands.feed_formats reads it since catalog sync).
     workspace = WorkspaceFactory()
 
     report = run_import(workspace, "id,title,price\nA1,Mug,3 EUR\n", tmp_path, encoding="utf-16")
 
-    assert "UTF-16" in report.fatal_error and "CSV UTF-8" in report.fatal_error
-    assert Product.objects.count() == 0
+    assert (report.fatal_error, report.rows_created) == ("", 1)
 
 
 def test_B10_missing_required_columns_is_fatal_and_imports_nothing(tmp_path):

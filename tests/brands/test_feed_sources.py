@@ -1,0 +1,170 @@
+"""Feed sources: validation, secrets by reference, schedules as beat entries, Merchant Center
+mapping, and the dashboard's Feeds pages."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from brands.feed_apply import FeedApply
+from brands.feed_import import FeedRow
+from brands.feed_run import _auth_headers
+from brands.feed_sources import feed_source_delete, feed_source_next_run, feed_source_save
+from brands.models import Availability, FeedImport, FeedSource, ImportStatus, Product, Role
+from tests.factories import MembershipFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+SHOP = "http://127.0.0.1:9/feed.xml"  # saving resolves the host: no DNS in tests
+
+
+@pytest.fixture(autouse=True)
+def private_feeds(settings):
+    settings.ADSTUDIO_FEED_ALLOW_PRIVATE_NETWORKS = True
+
+
+def save(workspace, **fields):
+    fields = {"name": "Shop", "kind": "url", "url": SHOP, **fields}
+    return feed_source_save(workspace=workspace, user=None, **fields)
+
+
+def test_a_feed_on_a_private_address_is_refused_when_saved(settings):
+    settings.ADSTUDIO_FEED_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(ValidationError) as refused:
+        save(WorkspaceFactory(), url="http://127.0.0.1:8000/feed.csv")
+    assert "url" in refused.value.message_dict
+
+
+def test_the_secret_is_a_reference_read_at_fetch_time(monkeypatch):
+    workspace = WorkspaceFactory()
+    with pytest.raises(ValidationError) as refused:
+        save(workspace, auth="header", auth_header_name="X-Api-Key", auth_secret_ref="hunter2")
+    assert "auth_secret_ref" in refused.value.message_dict
+    source = save(workspace, auth="basic", auth_username="feeds", auth_secret_ref="env:SHOP_PW")
+    with pytest.raises(ValidationError, match="SHOP_PW, which is not set"):
+        _auth_headers(source)
+    monkeypatch.setenv("SHOP_PW", "s3cret")
+    assert _auth_headers(source) == {"Authorization": "Basic ZmVlZHM6czNjcmV0"}
+
+
+def test_a_daily_schedule_is_a_beat_entry_in_the_sources_time_zone():
+    source = save(WorkspaceFactory(), schedule="daily", schedule_timezone="Europe/Berlin")
+
+    task = PeriodicTask.objects.get(pk=source.periodic_task_id)
+    assert (task.task, task.queue, json.loads(task.args)) == (
+        "brands.run_feed_source", "cpu", [source.pk])
+    assert (task.crontab.hour, str(task.crontab.timezone), task.expire_seconds) == (
+        "6", "Europe/Berlin", 86400)
+    winter = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+    assert feed_source_next_run(source, winter).astimezone(UTC) == datetime(
+        2026, 1, 11, 5, 0, tzinfo=UTC)
+
+    feed_source_save(workspace=source.workspace, user=None, source=source, schedule="none")
+    assert not PeriodicTask.objects.filter(pk=task.pk).exists()
+
+
+def test_a_bad_cron_expression_or_time_zone_is_explained():
+    with pytest.raises(ValidationError, match="five fields"):
+        save(WorkspaceFactory(), schedule="cron", schedule_cron="every monday")
+    with pytest.raises(ValidationError, match="not a time zone"):
+        save(WorkspaceFactory(), schedule="hourly", schedule_timezone="Mars/Olympus")
+
+
+def test_deleting_a_source_removes_its_schedule_and_keeps_its_products():
+    source = save(WorkspaceFactory(), schedule="hourly")
+    Product.objects.create(workspace=source.workspace, sku="A", name="A", price=1,
+                           currency="USD", feed_source=source)
+
+    feed_source_delete(source=source, user=None)
+
+    assert not PeriodicTask.objects.filter(name=f"feed source {source.pk}").exists()
+    assert Product.objects.get(sku="A").feed_source is None
+
+
+def test_merchant_center_attributes_map_to_product_fields():
+    workspace = WorkspaceFactory()
+    report = FeedImport.objects.create(workspace=workspace, filename="feed.xml")
+    apply = FeedApply(report, checkpoint=lambda: True)
+    apply.add(FeedRow(2, {
+        "id": "TENT-1", "title": "Trail tent", "price": "199.00 EUR", "sale_price": "149.00 EUR",
+        "sale_price_effective_date": "2026-11-01T00:00+01:00/2026-11-30T23:59+01:00",
+        "availability": "preorder", "brand": "Northwind", "mpn": "NW-T1",
+        "product_type": "Outdoor > Tents", "image_link": "https://cdn.example.com/t.jpg",
+        "additional_image_link": ["https://cdn.example.com/t2.jpg"],
+        "product_highlight": ["Light", "Tough"], "color": "green"}))
+    apply.add(FeedRow(3, {"id": "TENT-2", "title": "Bad", "price": "10 EUR",
+                          "sale_price": "5 USD", "availability": "maybe"}))
+    apply.finish()
+
+    tent = Product.objects.get(sku="TENT-1")
+    assert (tent.price, tent.sale_price, tent.availability) == (
+        Decimal("199.00"), Decimal("149.00"), Availability.PREORDER)
+    assert tent.sale_starts_at == datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+    assert (tent.brand_name, tent.mpn, tent.product_type) == (
+        "Northwind", "NW-T1", "Outdoor > Tents")
+    assert tent.additional_image_urls == ["https://cdn.example.com/t2.jpg"]
+    assert tent.features == ["Light", "Tough"] and tent.extra == {"color": "green"}
+    assert apply.photo_products == {tent.pk}
+    assert report.errors == [{"row": 3, "sku": "TENT-2", "errors": {
+        "availability": ["Unknown availability 'maybe'; use in_stock, out_of_stock, preorder "
+                         "or backorder."],
+        "sale_price": ["The sale price must be in the price's currency."]}}]
+
+
+@pytest.fixture
+def marketer(client):
+    membership = MembershipFactory(role=Role.MARKETER)
+    client.force_login(membership.user)
+    return membership
+
+
+def test_a_marketer_adds_a_feed_runs_it_and_watches_its_progress(client, marketer):
+    ws = marketer.workspace.slug
+    response = client.post(reverse("feed-source-create", kwargs={"ws": ws}), {
+        "name": "Shop", "kind": "url", "url": SHOP, "format": "auto", "auth": "none",
+        "schedule": "hourly", "schedule_timezone": "UTC"})
+    source = FeedSource.objects.get(workspace=marketer.workspace)
+    assert response.status_code == 302 and source.periodic_task is not None
+
+    run = client.post(reverse("feed-source-run", kwargs={"ws": ws, "source_id": source.pk}))
+    feed_import = FeedImport.objects.get(source=source)
+    assert run.url == reverse("feed-import-report", kwargs={"ws": ws, "import_id": feed_import.pk})
+    page = client.get(run.url).content.decode()
+    assert 'hx-trigger="every 1s"' in page and "Cancel import" in page
+
+    FeedImport.objects.filter(pk=feed_import.pk).update(
+        status=ImportStatus.SUCCEEDED, rows_total=3, rows_created=3)
+    progress = client.get(reverse("feed-import-progress", kwargs={
+        "ws": ws, "import_id": feed_import.pk}), headers={"HX-Request": "true"})
+    assert progress["HX-Refresh"] == "true" and "every 1s" not in progress.content.decode()
+    listing = client.get(reverse("feed-source-list", kwargs={"ws": ws})).content.decode()
+    assert "Shop" in listing and "Run now" in listing
+
+
+def test_a_viewer_sees_feeds_but_no_run_button(client):
+    membership = MembershipFactory(role=Role.VIEWER)
+    save(membership.workspace)
+    client.force_login(membership.user)
+    page = client.get(reverse("feed-source-list", kwargs={"ws": membership.workspace.slug}))
+    assert page.status_code == 200
+    assert "Shop" in page.content.decode() and "Run now" not in page.content.decode()
+
+
+def test_a_product_no_longer_in_its_feed_says_so_on_the_products_pages(client, marketer):
+    source = save(marketer.workspace, full_feed=True)
+    product = Product.objects.create(
+        workspace=marketer.workspace, sku="OLD-1", name="Old mug", price=Decimal("3.00"),
+        currency="EUR", feed_source=source, availability=Availability.UNAVAILABLE,
+        sale_price=Decimal("2.50"), extra={"color": "blue"})
+    ws = marketer.workspace.slug
+
+    listing = client.get(reverse("product-list", kwargs={"ws": ws})).content.decode()
+    page = client.get(reverse("product-edit", kwargs={"ws": ws, "product_id": product.pk}))
+
+    assert "No longer in the feed" in listing and "sale 2.50" in listing
+    assert "No longer in the feed" in page.content.decode()
+    assert "color: blue" in page.content.decode()
