@@ -3,7 +3,9 @@
     .venv/bin/python bench/feed_import.py [--rows 100000]
 
 Writes a Merchant Center CSV of N rows, imports it into a scratch SQLite database (fresh
-import, then an unchanged re-import, then a re-import with every price changed), and reports
+import, then an unchanged re-import, then a re-import with every price changed), serves it over
+HTTP and imports it as a feed source's job (then the 304 path), does the same with the catalog
+as an RSS (XML) feed, and reports
 seconds, rows/s and the peak traced Python memory of a separate fresh import (tracemalloc
 slows the run, so memory is measured apart from time). Appends the table to
 docs/benchmarks.md with the date, machine and commit.
@@ -45,6 +47,21 @@ def write_feed(path: Path, rows: int, *, price_cents: int) -> None:
             fh.write(f"SKU-{i:07d},Product {i},A sturdy product number {i},"
                      f"{(price_cents + i % 997) / 100:.2f} USD,https://example.com/p/{i},"
                      f"Light;Tough\n")
+
+
+def write_xml_feed(path: Path, rows: int, *, price_cents: int) -> None:
+    """The same catalog as an RSS 2.0 Merchant Center feed (g: namespace)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0"?>\n<rss version="2.0" '
+                 'xmlns:g="http://base.google.com/ns/1.0"><channel><title>Bench</title>\n')
+        for i in range(rows):
+            fh.write(f"<item><g:id>SKU-{i:07d}</g:id><title>Product {i}</title>"
+                     f"<description>A sturdy product number {i}</description>"
+                     f"<g:price>{(price_cents + i % 997) / 100:.2f} USD</g:price>"
+                     f"<link>https://example.com/p/{i}</link>"
+                     f"<g:product_highlight>Light</g:product_highlight>"
+                     f"<g:product_highlight>Tough</g:product_highlight></item>\n")
+        fh.write("</channel></rss>\n")
 
 
 def timed_import(workspace, path: Path) -> tuple[float, object]:
@@ -123,6 +140,26 @@ def main() -> None:
                     f"{report.status}, {report.rows_created} created, not modified: "
                     f"{report.not_modified} |")
     server.shutdown()
+    xml = SCRATCH / "feed.xml"
+    write_xml_feed(xml, args.rows, price_cents=1000)
+    server = serve(xml)
+    source = feed_source_save(workspace=Workspace.objects.create(name="XML", slug="xml"),
+                              user=None, name="Bench XML", kind="url",
+                              url=f"http://127.0.0.1:{server.server_port}/feed.xml")
+    seconds, report = timed_source_run(source)
+    rows.append(f"| served RSS (XML) feed, fetched and imported as a job | {seconds:.1f} | "
+                f"{report.rows_total / seconds:,.0f} | {report.status}, "
+                f"{report.rows_created} created, {report.rows_failed} failed |")
+    source = feed_source_save(workspace=Workspace.objects.create(name="XML2", slug="xml2"),
+                              user=None, name="Bench XML", kind="url",
+                              url=f"http://127.0.0.1:{server.server_port}/feed.xml")
+    tracemalloc.start()
+    timed_source_run(source)
+    xml_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    server.shutdown()
+    rows.append(f"| peak traced memory of a fresh XML import as a job | | | {xml_peak:.1f} MiB "
+                f"(the file is {xml.stat().st_size / 2**20:.0f} MiB) |")
     fresh = Workspace.objects.create(name="Memory", slug="memory")
     tracemalloc.start()
     timed_import(fresh, feed)

@@ -168,3 +168,33 @@ def test_a_product_no_longer_in_its_feed_says_so_on_the_products_pages(client, m
     assert "No longer in the feed" in listing and "sale 2.50" in listing
     assert "No longer in the feed" in page.content.decode()
     assert "color: blue" in page.content.decode()
+
+
+def test_a_product_no_longer_in_its_feed_says_so_on_its_campaign_slots(client, marketer):
+    from campaigns.services import campaign_create
+    from rendering.models import Format
+    from tests.factories import BrandKitFactory
+
+    product = Product.objects.create(
+        workspace=marketer.workspace, sku="OLD-2", name="Old jug", price=Decimal("3.00"),
+        currency="EUR", availability=Availability.UNAVAILABLE)
+    campaign = campaign_create(
+        workspace=marketer.workspace, user=None, name="Summer",
+        brand=BrandKitFactory(workspace=marketer.workspace), products=[product],
+        formats=[Format.objects.filter(workspace=None).first()])
+    page = client.get(reverse("campaign-detail", kwargs={
+        "ws": marketer.workspace.slug, "campaign_id": campaign.pk})).content.decode()
+    assert "Old jug" in page and "No longer in the feed" in page
+    Product.objects.filter(pk=product.pk).update(availability=Availability.IN_STOCK)
+    page = client.get(reverse("campaign-detail", kwargs={
+        "ws": marketer.workspace.slug, "campaign_id": campaign.pk})).content.decode()
+    assert "No longer in the feed" not in page
+
+
+def test_the_next_run_is_shown_in_the_sources_own_time_zone(client, marketer):
+    source = save(marketer.workspace, schedule="daily", schedule_timezone="Europe/Berlin")
+    ws = marketer.workspace.slug
+    listing = client.get(reverse("feed-source-list", kwargs={"ws": ws})).content.decode()
+    page = client.get(reverse("feed-source-edit", kwargs={"ws": ws, "source_id": source.pk}))
+    assert " 06:00 Europe/Berlin" in listing  # the schedule's wall-clock time, not UTC's 05:00
+    assert " 06:00 (Europe/Berlin)" in page.content.decode()

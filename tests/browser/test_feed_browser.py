@@ -28,8 +28,10 @@ def test_marketer_adds_a_feed_runs_it_and_sees_live_progress_then_the_report(
         page.fill("#id_url", server.url("/feed.csv"))
         page.select_option("#id_schedule", "daily")
         page.fill("#id_schedule_timezone", "Europe/Berlin")
+        _shot(page, "feed-form")
         page.click("button:has-text('Save')")
         page.wait_for_selector("text=Saved the feed Shop.")
+        _shot(page, "feed-list")
         page.click("button:has-text('Run now')")  # queued: no worker reads this broker
 
         page.wait_for_selector("#feed-import-progress progress")
@@ -42,8 +44,10 @@ def test_marketer_adds_a_feed_runs_it_and_sees_live_progress_then_the_report(
         _shot(page, "feed-running")
 
         FeedImport.objects.filter(pk=feed_import.pk).update(
-            status=ImportStatus.SUCCEEDED, errors=[{"row": 7, "sku": "B-7",
+            status=ImportStatus.SUCCEEDED, rows_created=1199, rows_failed=1,
+            errors=[{"row": 7, "sku": "B-7",
                                                     "errors": {"price": ["Bad price."]}}])
         page.wait_for_selector("text=Rows that were not imported", timeout=5_000)
         assert page.locator("#feed-import-progress progress").count() == 0
+        assert "1 failed" in " ".join(page.locator("main").inner_text().split())
         _shot(page, "feed-done")
