@@ -109,6 +109,32 @@ def timed_source_run(source) -> tuple[float, object]:
     return time.perf_counter() - started, report
 
 
+def photo_downloads(workspace, n: int = 40) -> str:
+    """Photos from image links: download, the upload checks, storage; one product each."""
+    import io
+
+    from PIL import Image
+
+    from brands.models import Product
+    from brands.photo_fetch import product_photo_fetch
+    from tests.feed_server import FeedServer
+
+    with FeedServer() as server:
+        for i in range(n):
+            image = io.BytesIO()
+            Image.new("RGB", (800, 800), (i * 5 % 256, 90, 160)).save(image, "JPEG", quality=90)
+            server.serve(f"/img/{i}.jpg", image.getvalue(),
+                         headers={"Content-Type": "image/jpeg"})
+        products = [Product.objects.create(workspace=workspace, sku=f"PH-{i}", name=f"P {i}",
+                                           price=1, currency="USD") for i in range(n)]
+        started = time.perf_counter()
+        for i, product in enumerate(products):
+            product_photo_fetch(product=product, url=server.url(f"/img/{i}.jpg"))
+        seconds = time.perf_counter() - started
+    return (f"| photo downloads (800x800 JPEG from a local server, checked and stored) | "
+            f"{seconds:.2f} | {n / seconds:,.1f} photos/s | {n} photos |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -136,7 +162,8 @@ def main() -> None:
                               url=f"http://127.0.0.1:{server.server_port}/feed.csv")
     for label in ("served feed, fetched and imported as a job", "served feed unchanged (304)"):
         seconds, report = timed_source_run(source)
-        rows.append(f"| {label} | {seconds:.2f} | {report.rows_total / seconds:,.0f} | "
+        rate = "" if report.not_modified else f"{report.rows_total / seconds:,.0f}"
+        rows.append(f"| {label} | {seconds:.2f} | {rate} | "
                     f"{report.status}, {report.rows_created} created, not modified: "
                     f"{report.not_modified} |")
     server.shutdown()
@@ -160,6 +187,7 @@ def main() -> None:
     server.shutdown()
     rows.append(f"| peak traced memory of a fresh XML import as a job | | | {xml_peak:.1f} MiB "
                 f"(the file is {xml.stat().st_size / 2**20:.0f} MiB) |")
+    rows.append(photo_downloads(Workspace.objects.create(name="Photos", slug="photos")))
     fresh = Workspace.objects.create(name="Memory", slug="memory")
     tracemalloc.start()
     timed_import(fresh, feed)

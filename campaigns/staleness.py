@@ -41,9 +41,11 @@ def describe_changes(recorded: dict, current: dict) -> str:
     """'price 12.99 -> 9.99; slogan "Old" -> "New"' for the fields that differ."""
     parts = []
     for field, now in current.items():
+        if field not in recorded:
+            continue  # recorded before the field existed: nothing to compare it with
         before = recorded.get(field)
         if before != now:
-            if field in ("price", "currency"):
+            if field in ("price", "currency", "sale_price"):
                 parts.append(f"{field} {_short(before)} -> {_short(now)}")
             else:
                 parts.append(f'{field} "{_short(before)}" -> "{_short(now)}"')

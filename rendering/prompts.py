@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from .template_sandbox import EXTRA_KEY, template_render, validate_template_body
 from .template_sandbox import FIELDS as FIELDS  # re-exported: the editor lists them
-from .template_sandbox import template_render, validate_template_body
 
 # Qwen-Image's recommended positive suffix per language (from its model card).
 POSITIVE_MAGIC = {
@@ -27,6 +27,12 @@ def _orientation(width: int, height: int) -> str:
     if width == height:
         return "square"
     return "landscape" if width > height else "portrait"
+
+
+def extra_attributes(extra: dict | None) -> dict[str, str]:
+    """A feed's other attributes as text a template can show (``product.extra.color``)."""
+    return {key: (", ".join(map(str, value)) if isinstance(value, list) else str(value))[:500]
+            for key, value in (extra or {}).items() if EXTRA_KEY.fullmatch(key)}
 
 
 def template_context(*, brand, product, campaign=None, format=None) -> dict:
@@ -51,6 +57,11 @@ def template_context(*, brand, product, campaign=None, format=None) -> dict:
             "currency": product.currency,
             "price_text": f"{product.price} {product.currency}",
             "features": list(product.features),
+            # From a product feed (brands.feed_apply); empty for products made by hand.
+            "brand_name": product.brand_name,
+            "sale_price": "" if product.sale_price is None else str(product.sale_price),
+            "product_type": product.product_type,
+            "extra": extra_attributes(product.extra),
         },
         "campaign": {
             "name": campaign.name if campaign else "",

@@ -17,13 +17,16 @@ from .prompts import ComposedPrompt
 
 RECIPE_VERSION = 1
 # The product fields a prompt can use: a change to any of them makes the asset stale.
-PRODUCT_FIELDS = ("name", "slogan", "description", "price", "currency", "features")
+PRODUCT_FIELDS = ("name", "slogan", "description", "price", "currency", "features",
+                  "brand_name", "sale_price", "product_type", "extra")
 
 
 def product_snapshot(product) -> dict:
-    """The product's prompt-visible fields as plain JSON values."""
-    return {field: (str(getattr(product, field)) if field == "price"
-                    else getattr(product, field)) for field in PRODUCT_FIELDS}
+    """The product's prompt-visible fields as plain JSON values (prices as text)."""
+    snapshot = {field: getattr(product, field) for field in PRODUCT_FIELDS}
+    for field in ("price", "sale_price"):
+        snapshot[field] = "" if snapshot[field] is None else str(snapshot[field])
+    return snapshot
 
 
 def new_seed() -> int:

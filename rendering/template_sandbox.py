@@ -37,11 +37,14 @@ FIELDS: dict[str, frozenset[str]] = {
     }),
     "product": frozenset({
         "name", "sku", "slogan", "description", "price", "currency", "price_text", "features",
+        "brand_name", "sale_price", "product_type", "extra",
     }),
     "campaign": frozenset({"name", "language"}),
     "format": frozenset({"name", "channel", "kind", "width", "height", "orientation"}),
 }
 LIST_FIELDS = frozenset({"brand.colors", "brand.style_keywords", "product.features"})
+# product.extra holds a feed's other attributes; product.extra.<name> reads one (text, or "").
+EXTRA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 LOOP_FIELDS = frozenset({"counter", "counter0", "revcounter", "revcounter0", "first", "last"})
 ALLOWED_TAGS = frozenset({
     "if", "elif", "else", "endif", "for", "empty", "endfor", "comment", "endcomment",
@@ -178,6 +181,15 @@ class _Checker:
             return True
         if root == "forloop" and loops and len(rest) == 1 and rest[0] in LOOP_FIELDS:
             return True
+        if root == "product" and tuple(rest) == ("extra",):
+            self.errors.append("Name one feed attribute: product.extra.color, not product.extra.")
+            return False
+        if root == "product" and len(rest) == 2 and rest[0] == "extra":
+            if EXTRA_KEY.fullmatch(rest[1]):
+                return True
+            self.errors.append(f"Unknown field '{dotted}': a feed attribute is written in lower "
+                               "case letters, digits and _ (product.extra.color).")
+            return False
         if root not in FIELDS:
             self.errors.append(f"Unknown field '{dotted}'.")
         elif len(rest) != 1 or rest[0] not in FIELDS[root]:

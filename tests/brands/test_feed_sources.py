@@ -198,3 +198,41 @@ def test_the_next_run_is_shown_in_the_sources_own_time_zone(client, marketer):
     page = client.get(reverse("feed-source-edit", kwargs={"ws": ws, "source_id": source.pk}))
     assert " 06:00 Europe/Berlin" in listing  # the schedule's wall-clock time, not UTC's 05:00
     assert " 06:00 (Europe/Berlin)" in page.content.decode()
+
+
+def test_feed_attributes_are_template_fields_and_their_changes_make_assets_stale(
+        catalog, tiny_model):
+    from campaigns.services import campaign_create, campaign_generate
+    from campaigns.staleness import assets_flag_stale_for_products
+    from rendering.models import Asset
+    from rendering.prompts import compose_prompt, validate_template_body
+    from rendering.services import prompt_template_save
+
+    workspace, brand, products, formats = catalog
+    product = products[0]
+    Product.objects.filter(pk=product.pk).update(
+        brand_name="Acme", sale_price=Decimal("2.50"), product_type="Home > Mugs",
+        extra={"color": "blue", "size": ["S", "M"], "Bad-Key": "x"})
+    product.refresh_from_db()
+    body = ("{{ product.name }} by {{ product.brand_name }}, now {{ product.sale_price }}, "
+            "{{ product.extra.color }} {{ product.extra.size }}{{ product.extra.missing }}")
+    template = prompt_template_save(workspace=workspace, name="Feed", kind="banner", body=body)
+    prompt = compose_prompt(template=template, brand=brand, product=product, format=formats[0])
+    assert f"{product.name} by Acme, now 2.50, blue S, M" in prompt.prompt
+    with pytest.raises(ValidationError) as refused:
+        validate_template_body("{{ product.extra }} {{ product.extra.color.deep }}")
+    assert "Name one feed attribute" in str(refused.value)
+    assert "product.extra.color.deep" in str(refused.value)
+
+    campaign = campaign_create(workspace=workspace, user=None, name="Sale", brand=brand,
+                               products=[product], formats=formats[:1])
+    [job] = campaign_generate(campaign=campaign, user=None).jobs
+    assert job.recipe["product"]["fields"]["sale_price"] == "2.50"
+    from rendering.services import render_next
+
+    [asset] = render_next()
+    Product.objects.filter(pk=product.pk).update(availability=Availability.OUT_OF_STOCK)
+    assert assets_flag_stale_for_products([product.pk]) == []  # not a field any prompt reads
+    Product.objects.filter(pk=product.pk).update(sale_price=Decimal("1.99"))
+    assert assets_flag_stale_for_products([product.pk]) == [asset.pk]
+    assert Asset.objects.get(pk=asset.pk).stale_reason == "sale_price 2.50 -> 1.99"
