@@ -235,6 +235,11 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
             )
             # Copy and brand checks run on the cpu queue, never on this GPU worker's time.
             transaction.on_commit(lambda: asset_checks_enqueue(asset.pk))
+            # The product may have changed while the job waited or rendered: then the new asset
+            # is stale from the start, with the reason, like the assets made before the change.
+            product_id = (recipe.get("product") or {}).get("id")
+            if product_id:
+                transaction.on_commit(lambda: _flag_if_stale_already(product_id))
         stored = True
         return asset
     except _Superseded:
@@ -249,6 +254,12 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
             for key in saved:
                 default_storage.delete(key)
     return None
+
+
+def _flag_if_stale_already(product_id: int) -> None:
+    from campaigns.staleness import assets_flag_stale_for_products
+
+    assets_flag_stale_for_products([product_id])
 
 
 class _Superseded(Exception):

@@ -121,3 +121,20 @@ def test_auto_rerender_queues_new_renders_for_stale_slots(campaign, catalog,
     assert len(new) == 2  # one per stale slot of that product
     assert {j.slot.product_id for j in new} == {products[1].pk}
     assert all(j.recipe["product"]["fields"]["slogan"] == "Built for storms" for j in new)
+
+
+def test_a_render_queued_before_a_price_change_is_stale_when_it_lands(
+        campaign, catalog, tiny_model, django_capture_on_commit_callbacks):
+    from rendering.services import render_next
+
+    workspace, _, products, _ = catalog
+    jobs = campaign_generate(campaign=campaign, user=None).jobs  # queued, not yet rendered
+    product_save(workspace=workspace, data=_data(products[0], price="9.99"),
+                 product=products[0])  # no asset exists yet to flag
+    with django_capture_on_commit_callbacks(execute=True):
+        landed = [a for _ in jobs for a in render_next()]
+    assert len(landed) == len(jobs)
+    stale = {a.pk: a.stale_reason for a in Asset.objects.filter(pk__in=[a.pk for a in landed])}
+    of_changed = [a.pk for a in landed if a.slot.product_id == products[0].pk]
+    assert of_changed and all(stale[pk] == "price 12.99 -> 9.99" for pk in of_changed)
+    assert all(stale[a.pk] == "" for a in landed if a.pk not in of_changed)
