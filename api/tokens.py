@@ -112,6 +112,13 @@ def api_tokens_revoke_of_member(*, membership: Membership, actor, reason: str,
     return len(tokens)
 
 
+def tokens_revoke_when_membership_narrows(*, membership, actor, reason: str, role=None,
+                                          **kwargs) -> None:
+    """brands.signals.membership_narrowed: removed (role None) or lowered to ``role``."""
+    api_tokens_revoke_of_member(membership=membership, actor=actor, reason=reason,
+                                beyond_role=role)
+
+
 class TokenRefused(Exception):
     """The presented token is unknown, revoked or expired (``str`` says which)."""
 

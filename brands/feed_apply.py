@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from brands.models import Availability, FeedImport, Product
 from brands.product_fields import ProductFieldErrors, clean_product_data, parse_price
+from brands.signals import products_changed
 
 BATCH_SIZE = 500
 MAX_REPORTED_ERRORS = 1000
@@ -141,9 +142,7 @@ class FeedApply:
         if unchanged and track:
             Product.objects.filter(pk__in=unchanged).update(**track)
         if changed_products:  # assets made from the old values are out of date now
-            from campaigns.staleness import assets_flag_stale_for_products
-
-            assets_flag_stale_for_products(p.pk for p in changed_products)
+            products_changed.send(sender=Product, product_ids=[p.pk for p in changed_products])
         report.rows_created += len(created)
         report.rows_updated += len(changed_products)
         report.rows_unchanged += len(unchanged)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from api.tokens import api_tokens_revoke_of_member
-
 from .audit import audit_record
 from .models import Membership, Role
+from .signals import membership_narrowed
 
 
 def _other_admins(membership: Membership) -> bool:
@@ -36,8 +35,8 @@ def membership_role_change(*, membership: Membership, actor, role: str) -> Membe
         audit_record(workspace_id=membership.workspace_id, actor=actor,
                      verb="member.role_changed", obj=membership,
                      data={"user": membership.user.username, "from": old, "to": role})
-        api_tokens_revoke_of_member(membership=membership, actor=actor,
-                                    reason="role lowered", beyond_role=role)
+        membership_narrowed.send(sender=Membership, membership=membership, actor=actor,
+                                 reason="role lowered", role=role)
     return membership
 
 
@@ -50,8 +49,8 @@ def membership_remove(*, membership: Membership, actor) -> None:
             raise ValidationError("A workspace needs at least one admin.", code="last_admin")
         audit_record(workspace_id=membership.workspace_id, actor=actor, verb="member.removed",
                      obj=membership, data={"user": membership.user.username})
-        api_tokens_revoke_of_member(membership=membership, actor=actor,
-                                    reason="member removed")
+        membership_narrowed.send(sender=Membership, membership=membership, actor=actor,
+                                 reason="member removed", role=None)
         membership.delete()
 
 

@@ -23,6 +23,7 @@ from .models import (
 )
 from .palette import validate_palette
 from .product_fields import ProductData
+from .signals import disclaimer_checked, products_changed
 from .uploads import clean_font_upload, clean_image_upload, storage_key
 
 BRAND_FIELDS = (
@@ -47,9 +48,7 @@ def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fie
     if "palette" in fields:
         fields["palette"] = validate_palette(fields["palette"])
     if "disclaimer" in fields:  # set on every ad: refused now if an ad could not set it (B14)
-        from rendering.copy_rules import disclaimer_validate
-
-        fields["disclaimer"] = disclaimer_validate(fields["disclaimer"], brand=brand)
+        fields["disclaimer"] = disclaimer_checked(fields["disclaimer"], brand=brand)
     if brand is None:
         return BrandKit.objects.create(workspace=workspace, **fields)
     with transaction.atomic():
@@ -126,9 +125,7 @@ def product_save(*, workspace: Workspace, data: ProductData,
     with transaction.atomic():
         product, changed, _ = _update_versioned(product, workspace, values)
         if changed:
-            from campaigns.staleness import assets_flag_stale_for_products
-
-            assets_flag_stale_for_products([product.pk])
+            products_changed.send(sender=Product, product_ids=[product.pk])
     return product
 
 

@@ -83,6 +83,18 @@ def assets_flag_stale_for_products(product_ids) -> list[int]:
     return _flag(groups)
 
 
+def stale_when_products_change(*, product_ids, **kwargs) -> None:
+    """brands.signals.products_changed: flag what was made from the old values."""
+    assets_flag_stale_for_products(product_ids)
+
+
+def stale_when_an_asset_lands_late(*, product_id, **kwargs) -> None:
+    """rendering.signals.asset_stored: a render or edit queued before its product changed is
+    stale from the start, with the reason."""
+    if product_id:
+        assets_flag_stale_for_products([product_id])
+
+
 def assets_flag_stale_for_brand(brand, *, changed: list[str], old_version: int) -> list[int]:
     """Every asset made with this brand kit predates the change that is being saved."""
     ids = list(Asset.objects.filter(slot__campaign__brand=brand, stale_at__isnull=True)

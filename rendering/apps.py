@@ -7,7 +7,13 @@ class RenderingConfig(AppConfig):
     verbose_name = "Rendering"
 
     def ready(self):
+        from brands.signals import disclaimer_check_register
+
         from . import worker  # noqa: F401  (connects the Celery worker signals)
+        from .copy_rules import disclaimer_validate
+
+        # A disclaimer is set on every ad: the brand kit refuses one the layer could not set.
+        disclaimer_check_register(disclaimer_validate)
         from .formats import sync_presets
 
         # The channel presets are code: every migrate brings the table up to date with it.

@@ -22,6 +22,7 @@ from .models import Asset, JobKind, RenderJob
 from .prompts import validate_template_body
 from .recipes import render_size
 from .renderer import RenderRequest, get_renderer, library_versions
+from .signals import asset_stored
 from .typography import typeset_recipe
 
 logger = logging.getLogger(__name__)
@@ -238,8 +239,8 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
             # The product may have changed while the job waited or rendered: then the new asset
             # is stale from the start, with the reason, like the assets made before the change.
             product_id = (recipe.get("product") or {}).get("id")
-            if product_id:
-                transaction.on_commit(lambda: _flag_if_stale_already(product_id))
+            transaction.on_commit(lambda: asset_stored.send(
+                sender=Asset, asset_id=asset.pk, product_id=product_id))
         stored = True
         return asset
     except _Superseded:
@@ -254,12 +255,6 @@ def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
             for key in saved:
                 default_storage.delete(key)
     return None
-
-
-def _flag_if_stale_already(product_id: int) -> None:
-    from campaigns.staleness import assets_flag_stale_for_products
-
-    assets_flag_stale_for_products([product_id])
 
 
 class _Superseded(Exception):

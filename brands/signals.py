@@ -1,0 +1,32 @@
+"""What brands announces to the apps above it, which connect in their AppConfig.ready: brands
+imports no higher app (ARCHITECTURE.md: brands <- rendering <- campaigns <- api). Receivers run
+in the sender's transaction, so what they write commits or rolls back with the change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.dispatch import Signal
+
+# A membership was removed (role=None) or its role lowered to ``role``: kwargs membership,
+# actor, reason, role. The API app revokes the tokens that may now do too much (P12).
+membership_narrowed = Signal()
+
+# These products' values changed (edited, or by a feed import): kwargs product_ids. Campaigns
+# flags the assets made from the old values as stale.
+products_changed = Signal()
+
+# Checks a brand kit's disclaimer must pass before it is saved (it is set on every ad: B14);
+# each takes (text, brand=...) and returns the cleaned text or raises ValidationError.
+_disclaimer_checks: list[Callable] = []
+
+
+def disclaimer_check_register(check: Callable) -> None:
+    if check not in _disclaimer_checks:
+        _disclaimer_checks.append(check)
+
+
+def disclaimer_checked(text: str, *, brand) -> str:
+    for check in _disclaimer_checks:
+        text = check(text, brand=brand)
+    return text

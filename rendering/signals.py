@@ -1,0 +1,7 @@
+"""What rendering announces to the apps above it (they connect in their AppConfig.ready)."""
+
+from django.dispatch import Signal
+
+# An asset's row committed: kwargs asset_id, product_id. Campaigns checks it against the product
+# as it is now (it may have changed while the job waited or rendered).
+asset_stored = Signal()
