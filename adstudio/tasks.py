@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from .orphan_files import orphan_files_sweep
+from adstudio.orphan_files import orphan_files_sweep
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from adstudio.files import signed_file
+from adstudio import pages
 from adstudio.health import healthz
 from adstudio.login import ThrottledLoginView
 from api import dashboard as api_dashboard
@@ -10,10 +10,11 @@ from brands import feed_views, member_views
 from brands import views as brand_views
 from campaigns import review_views
 from campaigns import views as campaign_views
+from core.files import signed_file
 from rendering import views as rendering_views
 
 workspace_patterns = [
-    path("", brand_views.workspace_dashboard, name="workspace"),
+    path("", pages.workspace_dashboard, name="workspace"),
     path("brands/", brand_views.brand_list, name="brand-list"),
     path("brands/new/", brand_views.brand_edit, name="brand-create"),
     path("brands/<int:brand_id>/", brand_views.brand_edit, name="brand-edit"),
@@ -30,6 +31,12 @@ workspace_patterns = [
          name="product-delete"),
     path("products/<int:product_id>/photos/", brand_views.product_photo_upload,
          name="product-photo-upload"),
+    path("products/<int:product_id>/photos/<int:photo_id>/file/",
+         brand_views.product_photo_file, {"variant": "photo"}, name="product-photo-file"),
+    path("products/<int:product_id>/photos/<int:photo_id>/cutout/file/",
+         brand_views.product_photo_file, {"variant": "cutout"}, name="product-photo-cutout-file"),
+    path("products/<int:product_id>/photos/<int:photo_id>/cutout/",
+         brand_views.product_photo_cutout_replace, name="product-photo-cutout-replace"),
     path("products/import/", brand_views.feed_import, name="feed-import"),
     path("products/import/<int:import_id>/", brand_views.feed_import_report,
          name="feed-import-report"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiToken, WebhookDelivery, WebhookEndpoint
+from api.models import ApiToken, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(ApiToken)

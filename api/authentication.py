@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from .tokens import TokenRefused, api_token_authenticate
+from api.tokens import TokenRefused, api_token_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

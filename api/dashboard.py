@@ -11,10 +11,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from api.tokens import api_token_create, api_token_revoke, api_tokens_manageable
 from brands.access import can, workspace_view
 from brands.models import Role
-
-from .tokens import api_token_create, api_token_revoke, api_tokens_manageable
 
 EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
 

@@ -22,9 +22,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from api.throttling import ApiAnonRateThrottle
 from brands.uploads import UploadRejected
-
-from .throttling import ApiAnonRateThrottle
 
 INVALID = "Some fields are not valid; see errors."
 NOT_FOUND = "Not found."

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
-from .converters import ID_MAX
+from api.converters import ID_MAX
 
 TRUE, FALSE = ("true", "1"), ("false", "0")
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from .models import IdempotentRequest
+from api.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"

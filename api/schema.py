@@ -16,7 +16,7 @@ import inspect
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 ERRORS = {

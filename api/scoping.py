@@ -13,10 +13,9 @@ from django.http import Http404
 from rest_framework import permissions
 from rest_framework.exceptions import NotFound
 
+from api.models import ApiToken
 from brands.access import PERMISSIONS, can, membership_for
 from brands.models import Membership
-
-from .models import ApiToken
 
 
 def api_can(request, membership: Membership, action: str) -> bool:

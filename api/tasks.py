@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import webhooks
+from api import webhooks
 
 
 @shared_task(name="api.deliver_webhook", ignore_result=True, acks_late=True)

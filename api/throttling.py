@@ -2,14 +2,14 @@
 with ADSTUDIO_API_RATE / ADSTUDIO_API_ANON_RATE.
 
 Anonymous callers (and refused tokens) are counted per address, and the address is
-``adstudio.addresses.client_address``: the same rule as sign-in, so a client-written
+``core.addresses.client_address``: the same rule as sign-in, so a client-written
 ``X-Forwarded-For`` never picks its own counter (P9).
 """
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from adstudio.addresses import client_address
+from core.addresses import client_address
 
 
 class ApiUserRateThrottle(UserRateThrottle):

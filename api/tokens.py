@@ -16,11 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from api.models import ApiToken
 from brands.access import PERMISSIONS
 from brands.audit import audit_record
 from brands.models import Membership
-
-from .models import ApiToken
 
 TOKEN_PREFIX = "ads"
 # last_used_at is written at most this often per token (not on every request).

@@ -4,8 +4,8 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from .converters import IdConverter
-from .views import access, campaigns, catalog, feeds, workspaces
+from api.converters import IdConverter
+from api.views import access, assets, audit, campaigns, catalog, feeds, jobs, workspaces
 
 register_converter(IdConverter, "id")  # before router.urls: the routes use <id:...>
 router = SimpleRouter(use_regex_path=False)
@@ -16,9 +16,9 @@ router.register("products", catalog.ProductViewSet, basename="api-product")
 router.register("templates", catalog.PromptTemplateViewSet, basename="api-template")
 router.register("formats", catalog.FormatViewSet, basename="api-format")
 router.register("campaigns", campaigns.CampaignViewSet, basename="api-campaign")
-router.register("jobs", campaigns.RenderJobViewSet, basename="api-job")
-router.register("assets", campaigns.AssetViewSet, basename="api-asset")
-router.register("audit-events", campaigns.AuditEventViewSet, basename="api-audit-event")
+router.register("jobs", jobs.RenderJobViewSet, basename="api-job")
+router.register("assets", assets.AssetViewSet, basename="api-asset")
+router.register("audit-events", audit.AuditEventViewSet, basename="api-audit-event")
 router.register("tokens", access.ApiTokenViewSet, basename="api-token")
 router.register("webhooks", access.WebhookEndpointViewSet, basename="api-webhook")
 router.register("members", access.MemberViewSet, basename="api-member")

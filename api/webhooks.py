@@ -33,11 +33,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from brands.audit import audit_record
-from brands.models import Workspace
-
-from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from .webhook_targets import (
+from api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.webhook_targets import (
     Resolver,
     Target,
     TargetRefused,
@@ -45,6 +42,9 @@ from .webhook_targets import (
     outbound_connection,
     webhook_target_check,
 )
+from brands.audit import audit_record
+from brands.models import Workspace
+from core.broker import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +138,13 @@ def webhook_emit(*, workspace_id: int, event: str, payload: dict) -> list[int]:
 
 
 def _enqueue(delivery_ids: list[int], countdown: int | None = None) -> None:
-    from .tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
-        deliver_webhook.apply_async(args=[delivery_id], countdown=countdown)
+        task_publish("api.deliver_webhook", args=[delivery_id], countdown=countdown)
+
+
+def webhook_emit_event(*, workspace_id: int, event: str, payload: dict, **kwargs) -> None:
+    """Receiver of core.events.event_happened: every announced event is a webhook event."""
+    webhook_emit(workspace_id=workspace_id, event=event, payload=payload)
 
 
 def retry_countdown(attempts: int) -> int:

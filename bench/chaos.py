@@ -111,7 +111,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from rendering.tiny_model import build_tiny_qwen_image
+    from rendering.engine.tiny import build_tiny_qwen_image
 
     build_tiny_qwen_image(SCRATCH / "tiny-qwen-image")
     fleet = None
@@ -143,14 +143,14 @@ def seed_catalog():
     """A workspace, brand, products and templates; returns a function that queues renders."""
     from campaigns.services import campaign_create, campaign_generate
     from rendering.models import Format
-    from rendering.services import prompt_template_save
+    from rendering.templates import prompt_template_save
     from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory
 
     workspace = WorkspaceFactory()
     brand = BrandKitFactory(workspace=workspace)
     products = [ProductFactory(workspace=workspace) for _ in range(4)]
     for kind in ("banner", "poster", "story", "social"):
-        prompt_template_save(workspace=workspace, name=kind, kind=kind,
+        prompt_template_save(workspace=workspace, user=None, name=kind, kind=kind,
                              body="A {{ format.kind }} for {{ product.name }}")
     formats = list(Format.objects.filter(workspace=None, width__lte=1200, height__lte=1200)[:4])
 

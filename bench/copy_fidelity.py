@@ -9,9 +9,9 @@ set on a busy background at each channel preset, then read back on the layer's b
 real RapidOCR models, exactly as the text check does. Reports the exact-match rate per
 language and preset (copy that did not fit counts as not exact, and is counted apart), and
 the layer's and the checker's time per asset. Since B14 the text check verifies overlay copy
-against a reference rendering (rendering/overlay_check.py), not by OCR: the table reports both,
-the share verified and its time, next to what OCR reads. Appends the table to docs/benchmarks.md
-(--dry-run: prints it only).
+against a reference rendering (rendering/quality/overlay_check.py), not by OCR: the table
+reports both, the share verified and its time, next to what OCR reads.
+Appends the table to docs/benchmarks.md (--dry-run: prints it only).
 """
 
 from __future__ import annotations
@@ -44,10 +44,11 @@ from django.core.files.base import ContentFile  # noqa: E402
 from django.core.files.storage import default_storage  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from rendering.formats import PRESETS  # noqa: E402
-from rendering.overlay_check import verify_overlay  # noqa: E402
-from rendering.text_check import ocr_engine, read_overlay  # noqa: E402
-from rendering.typography import format_price, typeset  # noqa: E402
+from rendering.compose.ad_copy import format_price  # noqa: E402
+from rendering.compose.formats import PRESETS  # noqa: E402
+from rendering.compose.typeset import typeset  # noqa: E402
+from rendering.quality.overlay_check import verify_overlay  # noqa: E402
+from rendering.quality.text_check import ocr_engine, read_overlay  # noqa: E402
 
 HEADLINES = {
     "en": ["Summer Sale", "New Arrivals", "Built to Last", "Back to School", "Fresh Roast Daily",

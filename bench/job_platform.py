@@ -53,9 +53,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from adstudio.celery import app  # noqa: E402
 from brands.models import Workspace  # noqa: E402
 from campaigns.services import campaign_create, campaign_generate  # noqa: E402
+from rendering.engine.tiny import build_tiny_qwen_image  # noqa: E402
 from rendering.models import Format, JobStatus, RenderJob  # noqa: E402
-from rendering.services import prompt_template_save  # noqa: E402
-from rendering.tiny_model import build_tiny_qwen_image  # noqa: E402
+from rendering.templates import prompt_template_save  # noqa: E402
 from tests.conftest import use_broker  # noqa: E402
 from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory  # noqa: E402
 from tests.services import CeleryWorker, RedisServer, wait_for  # noqa: E402
@@ -74,7 +74,7 @@ def workspace_with_catalog(n_products: int) -> tuple[Workspace, object]:
     for _ in range(n_products):
         ProductFactory(workspace=workspace)
     for kind in ("banner", "poster", "story", "social"):
-        prompt_template_save(workspace=workspace, name=kind, kind=kind,
+        prompt_template_save(workspace=workspace, user=None, name=kind, kind=kind,
                              body="A {{ format.kind }} for {{ product.name }}")
     return workspace, brand
 

@@ -26,9 +26,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from rendering.formats import PRESETS, fit_to_format, model_request_size, nearest_bucket  # noqa: E402
-from rendering.renderer import RenderRequest, get_renderer  # noqa: E402
-from rendering.services import _thumbnail, encode_png  # noqa: E402
+from rendering.compose.formats import PRESETS, fit_to_format, model_request_size, nearest_bucket  # noqa: E402
+from rendering.engine.generate import RenderRequest, get_renderer  # noqa: E402
+from rendering.jobs.output import encode_png, thumbnail_webp  # noqa: E402
 
 SAMPLE = ("gdn-medium-rectangle", "responsive-landscape", "meta-story", "print-a4")
 
@@ -42,7 +42,7 @@ def main() -> None:
 
     from django.conf import settings
 
-    from rendering.tiny_model import build_tiny_qwen_image
+    from rendering.engine.tiny import build_tiny_qwen_image
 
     started = time.perf_counter()
     build_tiny_qwen_image(Path(tempfile.mkdtemp()) / "tiny")
@@ -68,7 +68,7 @@ def main() -> None:
             t2 = time.perf_counter()
             encode_png(fitted, dpi=preset.dpi)
             t3 = time.perf_counter()
-            _thumbnail(fitted)
+            thumbnail_webp(fitted)
             t4 = time.perf_counter()
             for name, value in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 timings[name].append(value * 1000)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Membership, Role
+from brands.models import Membership, Role
 
 _ALL = frozenset(Role.values)
 _EDITORS = frozenset({Role.ADMIN, Role.MARKETER})

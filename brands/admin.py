@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import BrandKit, FeedImport, Invitation, Membership, Product, Workspace
+from brands.models import BrandKit, FeedImport, Invitation, Membership, Product, Workspace
 
 
 class MembershipInline(admin.TabularInline):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .models import AuditEvent
+from brands.models import AuditEvent
 
 
 def audit_record(*, workspace_id: int, actor, verb: str, obj, data: dict | None = None

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from brands.models import Availability, FeedImport, Product
 from brands.product_fields import ProductFieldErrors, clean_product_data, parse_price
 from brands.signals import products_changed
+from core.versioning import values_apply
 
 BATCH_SIZE = 500
 MAX_REPORTED_ERRORS = 1000
@@ -149,21 +150,17 @@ class FeedApply:
 
 
 def _apply(product: Product, data: dict, fields: frozenset[str], now: datetime) -> bool:
-    """Copy the row's values onto ``product``; True when anything changed."""
-    changed = False
-    for name in fields:
-        if getattr(product, name) != data[name]:
-            if name in PHOTO_FIELDS:
-                product._photos_changed = True
-            setattr(product, name, data[name])
-            changed = True
+    """Copy the row's values onto ``product`` (its version goes up once when anything
+    changed); True when anything changed."""
+    values = {name: data[name] for name in fields}
     if "availability" not in fields and product.availability == Availability.UNAVAILABLE:
-        product.availability = ""  # back in the feed, which does not say more
-        changed = True
+        values["availability"] = ""  # back in the feed, which does not say more
+    changed = values_apply(product, values)
     if changed:
-        product.version += 1
+        if any(name in PHOTO_FIELDS for name in changed):
+            product._photos_changed = True
         product.updated_at = now
-    return changed
+    return bool(changed)
 
 
 def _product_values(values: dict) -> tuple[dict, frozenset[str]]:

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import FeedImport, ImportStatus
+from brands.models import FeedImport, ImportStatus
+from core.broker import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +102,9 @@ def feed_import_cancel(*, feed_import: FeedImport) -> FeedImport:
 
 def feed_imports_publish(import_ids: list[int]) -> None:
     """Ring the doorbell of each import once the transaction that queued it commits."""
-    from .tasks import run_feed_import
-
     def publish():
         for import_id in import_ids:
-            run_feed_import.delay(import_id)
+            task_publish("brands.run_feed_import", args=[import_id])
 
     transaction.on_commit(publish)
 

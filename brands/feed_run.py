@@ -11,18 +11,17 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import F
 from django.utils import timezone
 
-from .feed_apply import FeedApply, ImportStopped
-from .feed_import import feed_report_rows
-from .feed_jobs import (
+from brands.feed_apply import FeedApply, ImportStopped
+from brands.feed_import import feed_report_rows
+from brands.feed_jobs import (
     Claim,
     feed_import_checkpoint,
     feed_import_finish,
     feed_import_settle_cancelled,
 )
-from .models import (
+from brands.models import (
     Availability,
     FeedAuth,
     FeedFormat,
@@ -32,6 +31,8 @@ from .models import (
     ImportStatus,
     Product,
 )
+from core.broker import task_publish
+from core.versioning import version_bump_queryset
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _feed_file(report: FeedImport, tmp: Path) -> Path | None:
     if source is None:
         report.fatal_error = "The uploaded file is missing; upload it again."
         return None
-    from .feed_fetch import FeedFetchError, feed_fetch
+    from brands.feed_fetch import FeedFetchError, feed_fetch
 
     try:
         result = feed_fetch(url=source.url, dest_dir=tmp, etag=source.last_etag,
@@ -107,7 +108,7 @@ def _feed_file(report: FeedImport, tmp: Path) -> Path | None:
 
 
 def _auth_headers(source: FeedSource) -> dict[str, str]:
-    from .feed_sources import feed_secret
+    from brands.feed_sources import feed_secret
 
     if source.auth == FeedAuth.BASIC:
         pair = f"{source.auth_username}:{feed_secret(source)}".encode()
@@ -128,20 +129,19 @@ def _mark_missing_unavailable(report: FeedImport) -> None:
     if not (report.rows_created or report.rows_updated or report.rows_unchanged):
         report.notes.append("No product was read, so none was marked unavailable.")
         return
-    report.rows_unavailable = Product.objects.filter(
+    # One UPDATE for any number of rows (a full feed may drop thousands), not a save per row;
+    # the filter leaves out the rows already unavailable, so each row goes up one version.
+    report.rows_unavailable = version_bump_queryset(Product.objects.filter(
         workspace=report.workspace_id, feed_source=report.source_id,
-    ).exclude(last_seen_import=report).exclude(availability=Availability.UNAVAILABLE).update(
-        availability=Availability.UNAVAILABLE, version=F("version") + 1,
-        updated_at=timezone.now())
+    ).exclude(last_seen_import=report).exclude(availability=Availability.UNAVAILABLE),
+        availability=Availability.UNAVAILABLE, updated_at=timezone.now())
 
 
 def _queue_photos(product_ids: list[int]) -> None:
     from django.db import transaction
 
-    from .tasks import fetch_product_photo
-
     def publish():
         for product_id in product_ids:
-            fetch_product_photo.delay(product_id)
+            task_publish("brands.fetch_product_photo", args=[product_id])
 
     transaction.on_commit(publish)

@@ -20,9 +20,9 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .audit import audit_record
-from .feed_jobs import feed_imports_publish
-from .models import (
+from brands.audit import audit_record
+from brands.feed_jobs import feed_imports_publish
+from brands.models import (
     FeedAuth,
     FeedImport,
     FeedKind,
@@ -31,12 +31,15 @@ from .models import (
     ImportStatus,
     Workspace,
 )
-from .uploads import UploadRejected, storage_key
+from brands.uploads import UploadRejected, storage_key
 
 TICK_TASK = "brands.run_feed_source"
 SECRET_REF = re.compile(r"env:[A-Z_][A-Z0-9_]{0,100}")
 PRESET_CRON = {FeedSchedule.HOURLY: "0 * * * *", FeedSchedule.DAILY: "0 6 * * *"}
 FEED_EXTENSIONS = {"csv": "csv", "tsv": "tsv", "txt": "txt", "xml": "xml", "gz": "gz"}
+SETTINGS_FIELDS = ("name", "kind", "url", "file", "format", "auth", "auth_username",
+                   "auth_header_name", "auth_secret_ref", "full_feed", "schedule",
+                   "schedule_cron", "schedule_timezone")
 
 
 def feed_source_save(*, workspace: Workspace, user: AbstractBaseUser | None,
@@ -46,7 +49,7 @@ def feed_source_save(*, workspace: Workspace, user: AbstractBaseUser | None,
     The URL is checked as the fetch will check it (public addresses only, no credentials in
     it); the secret is a reference ``env:VARNAME`` read at fetch time, never the secret.
     """
-    from .feed_fetch import feed_url_validate
+    from brands.feed_fetch import feed_url_validate
 
     source = source or FeedSource(workspace=workspace, created_by=user)
     for name, value in fields.items():
@@ -71,12 +74,25 @@ def feed_source_save(*, workspace: Workspace, user: AbstractBaseUser | None,
         raise ValidationError(errors)
     if uploaded is not None:
         source.file = _store_feed_file(workspace, uploaded)
+    created = source.pk is None
+    # Only the settings' names go into the audit row: never the secret or the file.
+    changed = [] if created else _changed_fields(source)
     with transaction.atomic():
         source.save()
         _sync_beat_entry(source)
-        audit_record(workspace_id=workspace.pk, actor=user, verb="feed_source.saved", obj=source,
-                     data={"name": source.name, "kind": source.kind})
+        if created or changed:  # a save that changes nothing is not recorded
+            audit_record(workspace_id=workspace.pk, actor=user,
+                         verb="feed_source.created" if created else "feed_source.changed",
+                         obj=source, data={"name": source.name, "kind": source.kind,
+                                           **({} if created else {"changed": changed})})
     return source
+
+
+def _changed_fields(source: FeedSource) -> list[str]:
+    """The settings of ``source`` that differ from its stored row (not what imports keep)."""
+    stored = FeedSource.objects.filter(pk=source.pk).values(*SETTINGS_FIELDS).first() or {}
+    return [name for name in SETTINGS_FIELDS if name in stored
+            and getattr(source, name) != stored[name]]
 
 
 def feed_source_delete(*, source: FeedSource, user: AbstractBaseUser | None) -> None:

@@ -8,14 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from adstudio.confirm import delete_confirmed
-
-from . import feed_sources
-from .access import can, workspace_view
-from .feed_jobs import feed_import_cancel
-from .forms import FeedSourceForm
-from .models import FeedImport, FeedSource
-from .uploads import UploadRejected
+from brands import feed_sources
+from brands.access import can, workspace_view
+from brands.feed_jobs import feed_import_cancel
+from brands.forms import FeedSourceForm
+from brands.models import FeedImport, FeedSource
+from brands.uploads import UploadRejected
+from core.confirm import delete_confirmed
 
 
 @workspace_view("workspace.view")

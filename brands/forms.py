@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
-from .currencies import CURRENCY_CHOICES
-from .models import LogoPosition, Role
-from .palette import format_palette, parse_palette
-from .product_fields import ProductFieldErrors, clean_product_data
+from brands.currencies import CURRENCY_CHOICES
+from brands.models import LogoPosition, Role
+from brands.palette import format_palette, parse_palette
+from brands.product_fields import ProductFieldErrors, clean_product_data
 
 
 def _split(value: str, sep: str = ",") -> list[str]:
@@ -68,6 +68,20 @@ class LogoUploadForm(forms.Form):
 
 class PhotoUploadForm(forms.Form):
     file = forms.FileField(label="Photo (PNG, JPEG or WebP)")
+
+
+class CutoutUploadForm(forms.Form):
+    """A replacement cut-out for one photo; made with ``prefix=f"cutout-{photo.pk}"`` so that
+    each photo's form on the product page has its own input ids."""
+
+    file = forms.FileField(
+        label="Replacement cut-out (PNG or WebP with a transparent background)",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/webp"}),
+    )
+
+    @classmethod
+    def for_photo(cls, photo, *args, **kwargs) -> CutoutUploadForm:
+        return cls(*args, prefix=f"cutout-{photo.pk}", **kwargs)
 
 
 class ProductForm(forms.Form):
@@ -153,7 +167,7 @@ class FeedSourceForm(forms.ModelForm):
     url = forms.URLField(max_length=2000, required=False, assume_scheme="https", label="Feed URL")
 
     class Meta:
-        from .models import FeedSource
+        from brands.models import FeedSource
 
         model = FeedSource
         fields = ["name", "kind", "url", "format", "full_feed", "auth", "auth_username",

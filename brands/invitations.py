@@ -24,9 +24,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .access import require
-from .audit import audit_record
-from .models import Invitation, Membership, Role, Workspace
+from brands.access import require
+from brands.audit import audit_record
+from brands.models import Invitation, Membership, Role, Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .access import can, workspace_view
-from .forms import InvitationAccountForm, InviteForm
-from .invitations import (
+from brands.access import can, workspace_view
+from brands.forms import InvitationAccountForm, InviteForm
+from brands.invitations import (
     InvitationRefused,
     invitation_accept,
     invitation_accept_new_user,
@@ -24,8 +24,8 @@ from .invitations import (
     invitations_pending,
     member_invite,
 )
-from .members import membership_notifications_save, membership_remove, membership_role_change
-from .models import AuditEvent, Invitation, Membership, Role
+from brands.members import membership_notifications_save, membership_remove, membership_role_change
+from brands.models import AuditEvent, Invitation, Membership, Role
 
 
 def _form_errors(form, exc: ValidationError) -> None:

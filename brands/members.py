@@ -10,9 +10,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .audit import audit_record
-from .models import Membership, Role
-from .signals import membership_narrowed
+from brands.audit import audit_record
+from brands.models import Membership, Role
+from brands.signals import membership_narrowed
 
 
 def _other_admins(membership: Membership) -> bool:

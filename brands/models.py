@@ -185,6 +185,20 @@ class ProductPhoto(models.Model):
     source_url = models.URLField(max_length=2000, blank=True, default="")
     # The ETag the image server sent: a re-import downloads again only when URL or ETag change.
     source_etag = models.CharField(max_length=255, blank=True, default="")
+    # The cut-out (brands/cutouts.py, CREATIVE.md): the product's own pixels on transparency,
+    # an RGBA PNG cropped to cutout_box["crop_box"]; made after the photo is added, or uploaded
+    # by hand (method "uploaded"). Empty file with a note: the photo could not be cut out.
+    cutout = models.FileField(max_length=255, blank=True, default="")
+    cutout_sha256 = models.CharField(max_length=64, blank=True, default="")  # of the PNG
+    cutout_method = models.CharField(max_length=64, blank=True, default="")
+    cutout_note = models.TextField(blank=True, default="")  # "" when nothing looks wrong
+    # {"box": [l, t, r, b] (opaque part), "crop_box": [l, t, r, b] (what the PNG covers),
+    #  "photo_size": [w, h]}, in the pixels of the image it was cut from
+    cutout_box = models.JSONField(null=True, blank=True)
+    cutout_coverage = models.FloatField(null=True, blank=True)  # share of the photo: product
+    # The photo's sha256 the cut-out was made from: a result for an older file is never kept.
+    cutout_source_sha256 = models.CharField(max_length=64, blank=True, default="")
+    cutout_made_at = models.DateTimeField(null=True, blank=True)  # null: not tried yet
 
     class Meta:
         indexes = [models.Index(fields=["product", "sha256"])]

@@ -70,7 +70,7 @@ def product_photo_fetch(*, product: Product, url: str,
             same.source_etag = fetched.etag
         return same
     try:
-        photo = product_photo_add(product=product, uploaded=uploaded)
+        photo = product_photo_add(user=None, product=product, uploaded=uploaded)
     except UploadRejected as exc:  # checked above; kept so a refusal never becomes a 500
         raise PhotoFetchError(f"The image at {url} was not used: {exc.message}") from exc
     ProductPhoto.objects.filter(pk=photo.pk).update(source_url=url, source_etag=fetched.etag)

@@ -8,10 +8,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from adstudio.files import files_delete_on_commit
-
-from .audit import audit_record
-from .models import (
+from brands.audit import audit_record
+from brands.models import (
     BrandFont,
     BrandKit,
     BrandLogo,
@@ -21,10 +19,19 @@ from .models import (
     Role,
     Workspace,
 )
-from .palette import validate_palette
-from .product_fields import ProductData
-from .signals import disclaimer_checked, products_changed
-from .uploads import clean_font_upload, clean_image_upload, storage_key
+from brands.palette import validate_palette
+from brands.product_fields import ProductData
+from brands.signals import (
+    brand_kit_changed,
+    brand_kit_deleting,
+    disclaimer_checked,
+    product_deleting,
+    products_changed,
+)
+from brands.uploads import clean_font_upload, clean_image_upload, storage_key
+from core.broker import task_publish
+from core.files import files_delete_on_commit
+from core.versioning import values_apply
 
 BRAND_FIELDS = (
     "name", "palette", "style_keywords", "tone", "logo_position", "contact_line", "disclaimer",
@@ -33,15 +40,20 @@ BRAND_FIELDS = (
 
 
 @transaction.atomic
-def workspace_create(*, name: str, slug: str, owner) -> Workspace:
-    """A new workspace with ``owner`` as its admin."""
+def workspace_create(*, name: str, slug: str, owner, user) -> Workspace:
+    """A new workspace with ``owner`` as its admin, created by ``user`` (None: the system)."""
     workspace = Workspace.objects.create(name=name, slug=slug)
     Membership.objects.create(workspace=workspace, user=owner, role=Role.ADMIN)
+    audit_record(workspace_id=workspace.pk, actor=user, verb="workspace.created", obj=workspace,
+                 data={"name": name, "slug": slug})
     return workspace
 
 
-def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fields) -> BrandKit:
-    """Create or update a brand kit; its version goes up when anything changed."""
+def brand_kit_save(*, workspace: Workspace, user, brand: BrandKit | None = None,
+                   **fields) -> BrandKit:
+    """Create or update a brand kit; its version goes up when anything changed. ``user`` is
+    the actor the audit row names (None: the system); a save that changes nothing writes
+    none."""
     unknown = set(fields) - set(BRAND_FIELDS)
     if unknown:
         raise TypeError(f"unknown brand kit fields: {sorted(unknown)}")
@@ -49,14 +61,18 @@ def brand_kit_save(*, workspace: Workspace, brand: BrandKit | None = None, **fie
         fields["palette"] = validate_palette(fields["palette"])
     if "disclaimer" in fields:  # set on every ad: refused now if an ad could not set it (B14)
         fields["disclaimer"] = disclaimer_checked(fields["disclaimer"], brand=brand)
-    if brand is None:
-        return BrandKit.objects.create(workspace=workspace, **fields)
     with transaction.atomic():
+        if brand is None:
+            brand = BrandKit.objects.create(workspace=workspace, **fields)
+            audit_record(workspace_id=workspace.pk, actor=user, verb="brand.created", obj=brand,
+                         data={"name": brand.name, "version": brand.version})
+            return brand
         brand, changed, old_version = _update_versioned(brand, workspace, fields)
         if changed:
-            from campaigns.staleness import assets_flag_stale_for_brand
-
-            assets_flag_stale_for_brand(brand, changed=changed, old_version=old_version)
+            brand_kit_changed.send(sender=BrandKit, brand=brand, changed=changed,
+                                   old_version=old_version)
+            audit_record(workspace_id=workspace.pk, actor=user, verb="brand.changed", obj=brand,
+                         data={"changed": changed, "version": brand.version})
     return brand
 
 
@@ -66,11 +82,8 @@ def _update_versioned(obj, workspace: Workspace, values: dict):
     the changed fields and the version before."""
     obj = type(obj).objects.select_for_update().get(pk=obj.pk, workspace=workspace)
     old_version = obj.version
-    changed = [key for key, value in values.items() if getattr(obj, key) != value]
+    changed = values_apply(obj, values)
     if changed:
-        for key in changed:
-            setattr(obj, key, values[key])
-        obj.version += 1
         obj.save()
     return obj, changed, old_version
 
@@ -81,91 +94,88 @@ def _store(content: bytes, *, workspace_id: int, folder: str, extension: str) ->
 
 
 def _store_then_create(model, *, content: bytes, workspace_id: int, folder: str,
-                       extension: str, **fields):
-    """Write the file, then the row; remove the file if the row cannot be written."""
+                       extension: str, user, verb: str, data: dict, **fields):
+    """Write the file, then the row and its audit row; remove the file if the rows cannot be
+    written."""
     key = _store(content, workspace_id=workspace_id, folder=folder, extension=extension)
     try:
         with transaction.atomic():
-            return model.objects.create(file=key, **fields)
+            obj = model.objects.create(file=key, **fields)
+            audit_record(workspace_id=workspace_id, actor=user, verb=verb, obj=obj, data=data)
+            return obj
     except Exception:
         default_storage.delete(key)
         raise
 
 
-def brand_font_add(*, brand: BrandKit, uploaded) -> BrandFont:
+def brand_font_add(*, brand: BrandKit, user, uploaded) -> BrandFont:
     """Check an uploaded TTF/OTF with fontTools and attach it to the brand kit."""
     font = clean_font_upload(uploaded)
     return _store_then_create(
         BrandFont, content=font.content, workspace_id=brand.workspace_id, folder="fonts",
-        extension=font.extension, brand=brand, family=font.family, style=font.style,
-        sha256=font.sha256,
+        extension=font.extension, user=user, verb="brand_font.created",
+        data={"brand": brand.pk, "family": font.family, "style": font.style},
+        brand=brand, family=font.family, style=font.style, sha256=font.sha256,
     )
 
 
-def brand_logo_add(*, brand: BrandKit, uploaded, name: str = "") -> BrandLogo:
+def brand_logo_add(*, brand: BrandKit, user, uploaded, name: str = "") -> BrandLogo:
     """Re-encode an uploaded transparent logo and attach it to the brand kit."""
     image = clean_image_upload(uploaded, purpose="logo")
+    name = name or "Logo"
     return _store_then_create(
         BrandLogo, content=image.content, workspace_id=brand.workspace_id, folder="logos",
-        extension=image.extension, brand=brand, name=name or "Logo", width=image.width,
+        extension=image.extension, user=user, verb="brand_logo.created",
+        data={"brand": brand.pk, "name": name}, brand=brand, name=name, width=image.width,
         height=image.height, sha256=image.sha256,
     )
 
 
-def product_save(*, workspace: Workspace, data: ProductData,
+def product_save(*, workspace: Workspace, user, data: ProductData,
                  product: Product | None = None) -> Product:
-    """Create a product or update one; its version goes up when anything changed."""
+    """Create a product or update one; its version goes up when anything changed (and only
+    then is an audit row naming ``user`` written)."""
     values = {
         "sku": data.sku, "name": data.name, "slogan": data.slogan,
         "description": data.description, "price": data.price, "currency": data.currency,
         "features": data.features, "landing_url": data.landing_url, "image_url": data.image_url,
     }
-    if product is None:
-        return Product.objects.create(workspace=workspace, **values)
     with transaction.atomic():
+        if product is None:
+            product = Product.objects.create(workspace=workspace, **values)
+            audit_record(workspace_id=workspace.pk, actor=user, verb="product.created",
+                         obj=product, data={"sku": product.sku, "version": product.version})
+            return product
         product, changed, _ = _update_versioned(product, workspace, values)
         if changed:
             products_changed.send(sender=Product, product_ids=[product.pk])
+            audit_record(workspace_id=workspace.pk, actor=user, verb="product.changed",
+                         obj=product, data={"changed": changed, "version": product.version})
     return product
 
 
-def product_photo_add(*, product: Product, uploaded) -> ProductPhoto:
+def product_photo_add(*, product: Product, user, uploaded) -> ProductPhoto:
+    """Check and store a photo of the product (an upload, or a feed's image through
+    brands.photo_fetch); its cut-out is made by a cpu task once the row commits
+    (brands.cutouts)."""
     image = clean_image_upload(uploaded, purpose="photo")
-    return _store_then_create(
+    photo = _store_then_create(
         ProductPhoto, content=image.content, workspace_id=product.workspace_id,
-        folder="photos", extension=image.extension, product=product, width=image.width,
+        folder="photos", extension=image.extension, user=user, verb="product_photo.created",
+        data={"product": product.pk, "sku": product.sku}, product=product, width=image.width,
         height=image.height, sha256=image.sha256,
     )
-
-
-def _names(values, limit: int = 3) -> str:
-    """'A', 'A and B', or 'A, B, C and 2 more', quoted, for a message."""
-    values = [f"“{v}”" for v in dict.fromkeys(values)]
-    if len(values) > limit:
-        return f"{', '.join(values[:limit])} and {len(values) - limit} more"
-    return " and ".join([", ".join(values[:-1]), values[-1]]) if len(values) > 1 else values[0]
+    transaction.on_commit(lambda: task_publish("brands.make_cutout", args=[photo.pk]))
+    return photo
 
 
 def brand_kit_delete(*, brand: BrandKit, user) -> None:
     """Delete a brand kit with its fonts, logos and brand-only templates (their files go once
-    the deletion commits). Refused while a campaign uses the kit or one of its templates."""
-    from campaigns.models import Campaign
-
+    the deletion commits). Refused while a campaign uses the kit or one of its templates (the
+    campaigns app says so through brand_kit_deleting)."""
     with transaction.atomic():
         brand = BrandKit.objects.select_for_update().get(pk=brand.pk)
-        users = list(Campaign.objects.filter(brand=brand).values_list("name", flat=True))
-        if users:
-            raise ValidationError(
-                f"{brand.name} is the brand kit of the campaign{'s' if len(users) > 1 else ''} "
-                f"{_names(users)}. Delete those campaigns first, or keep the brand kit.",
-                code="brand_in_use")
-        template_users = list(Campaign.objects.filter(templates__brand=brand)
-                              .values_list("name", flat=True))
-        if template_users:
-            raise ValidationError(
-                f"A template of {brand.name} is chosen in the campaign"
-                f"{'s' if len(set(template_users)) > 1 else ''} {_names(template_users)}. "
-                "Remove it from those campaigns first.", code="brand_template_in_use")
+        brand_kit_deleting.send(sender=BrandKit, brand=brand)
         files = [*brand.fonts.values_list("file", flat=True),
                  *brand.logos.values_list("file", flat=True)]
         audit_record(workspace_id=brand.workspace_id, actor=user, verb="brand.deleted",
@@ -181,27 +191,13 @@ def brand_kit_delete(*, brand: BrandKit, user) -> None:
 def product_delete(*, product: Product, user) -> None:
     """Delete a product with its photos (their files go once the deletion commits) and its
     slots in campaigns. Refused while any campaign has assets of it: those are the record of
-    what was made. Its queued or running renders are cancelled."""
-    from rendering.models import Asset, JobStatus, RenderJob
-
+    what was made. Its queued or running renders are cancelled (both through
+    product_deleting, which the campaigns app answers)."""
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
-        # Cancel first: a render finishing now can no longer store an asset for these slots.
-        RenderJob.objects.filter(
-            slot__product=product, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-        ).update(cancel_requested=True)
-        RenderJob.objects.filter(slot__product=product, status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED)
-        campaigns = list(Asset.objects.filter(slot__product=product)
-                         .order_by("slot__campaign__name")
-                         .values_list("slot__campaign__name", flat=True).distinct())
-        if campaigns:
-            raise ValidationError(
-                f"{product.name} ({product.sku}) has assets in the campaign"
-                f"{'s' if len(campaigns) > 1 else ''} {_names(campaigns)}. Delete "
-                f"{'those campaigns' if len(campaigns) > 1 else 'that campaign'} first, "
-                "or keep the product.", code="product_has_assets")
-        files = list(product.photos.values_list("file", flat=True))
+        product_deleting.send(sender=Product, product=product)
+        files = [name for pair in product.photos.values_list("file", "cutout")
+                 for name in pair]
         audit_record(workspace_id=product.workspace_id, actor=user, verb="product.deleted",
                      obj=product, data={"sku": product.sku, "name": product.name})
         product.delete()

@@ -16,6 +16,17 @@ membership_narrowed = Signal()
 # flags the assets made from the old values as stale.
 products_changed = Signal()
 
+# A brand kit's values changed: kwargs brand, changed (field names), old_version. Campaigns
+# flags the assets made with the old kit as stale.
+brand_kit_changed = Signal()
+
+# About to delete (inside its transaction, under the row lock): kwargs brand or product. A
+# receiver refuses by raising ValidationError with the reason a user reads, or prepares (a
+# product's unfinished renders are cancelled first). Sent with send(), so a refusal propagates
+# and the deletion rolls back.
+brand_kit_deleting = Signal()
+product_deleting = Signal()
+
 # Checks a brand kit's disclaimer must pass before it is saved (it is set on every ad: B14);
 # each takes (text, brand=...) and returns the cleaned text or raises ValidationError.
 _disclaimer_checks: list[Callable] = []

@@ -20,8 +20,8 @@ def run_feed_import(import_id=None, *args, **kwargs) -> None:
     """The doorbell of a queued import: claim it and run it (a duplicate finds it claimed)."""
     if _malformed("run_feed_import", import_id, args, kwargs):
         return
-    from .feed_jobs import feed_import_claim
-    from .feed_run import feed_import_execute
+    from brands.feed_jobs import feed_import_claim
+    from brands.feed_run import feed_import_execute
 
     claim = feed_import_claim(import_id=import_id)
     if claim is not None:
@@ -33,8 +33,8 @@ def run_feed_source(source_id=None, *args, **kwargs) -> None:
     """A feed source's scheduled tick: queue an import (none while one is queued or running)."""
     if _malformed("run_feed_source", source_id, args, kwargs):
         return
-    from .feed_sources import feed_source_run
-    from .models import FeedSource
+    from brands.feed_sources import feed_source_run
+    from brands.models import FeedSource
 
     source = FeedSource.objects.filter(pk=source_id).first()
     if source is not None:
@@ -47,8 +47,8 @@ def fetch_product_photo(product_id=None, *args, **kwargs) -> None:
     """Download a product's feed images (image_link, then additional_image_link) as photos."""
     if _malformed("fetch_product_photo", product_id, args, kwargs):
         return
-    from .models import Product
-    from .photo_fetch import PhotoFetchError, product_photo_fetch
+    from brands.models import Product
+    from brands.photo_fetch import PhotoFetchError, product_photo_fetch
 
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
@@ -62,10 +62,30 @@ def fetch_product_photo(product_id=None, *args, **kwargs) -> None:
             logger.warning("photo of product %s from %s: %s", product_id, url, exc)
 
 
+@shared_task(name="brands.make_cutout", ignore_result=True, acks_late=True,
+             reject_on_worker_lost=True, soft_time_limit=120, time_limit=150)
+def make_cutout(photo_id=None, *args, **kwargs) -> None:
+    """Cut a product photo out (brands.cutouts); a duplicate finds it done and does nothing."""
+    if _malformed("make_cutout", photo_id, args, kwargs):
+        return
+    from brands.cutouts import photo_cutout_make
+    from brands.models import ProductPhoto
+
+    photo = ProductPhoto.objects.filter(pk=photo_id).first()
+    if photo is not None:
+        photo_cutout_make(photo=photo)
+
+
 @shared_task(name="brands.reconcile_feed_imports", ignore_result=True)
 def reconcile_feed_imports() -> None:
-    from .feed_jobs import feed_imports_reconcile
+    """Beat, every minute: feed imports of a killed worker run again, and photos whose cut-out
+    was never made get their task again."""
+    from brands.cutouts import photo_cutouts_reconcile
+    from brands.feed_jobs import feed_imports_reconcile
 
     report = feed_imports_reconcile()
     if report.requeued or report.failed or report.published:
         logger.info("reconciled feed imports: %s", report)
+    cutouts = photo_cutouts_reconcile()
+    if cutouts.published:
+        logger.info("reconciled photo cut-outs: %s", cutouts)

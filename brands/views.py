@@ -7,26 +7,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from adstudio.confirm import delete_confirmed
-from adstudio.files import file_redirect
-
-from . import services
-from .access import can, workspace_view
-from .feed_sources import feed_upload_import
-from .forms import (
+from brands import services
+from brands.access import can, workspace_view
+from brands.cutouts import method_label, photo_cutout_replace
+from brands.feed_sources import feed_upload_import
+from brands.forms import (
     BrandKitForm,
+    CutoutUploadForm,
     FeedImportForm,
     FontUploadForm,
     LogoUploadForm,
     PhotoUploadForm,
     ProductForm,
 )
-from .models import BrandKit, BrandLogo, FeedImport, Membership, Product
-from .uploads import UploadRejected
+from brands.models import BrandKit, BrandLogo, FeedImport, Membership, Product, ProductPhoto
+from brands.uploads import UploadRejected
+from core.confirm import delete_confirmed
+from core.files import file_redirect
 
 PAGE_SIZE = 50
 
@@ -37,19 +39,6 @@ def home(request):
     if len(memberships) == 1:
         return redirect("workspace", ws=memberships[0].workspace.slug)
     return render(request, "brands/home.html", {"memberships": memberships})
-
-
-@workspace_view("workspace.view")
-def workspace_dashboard(request, membership):
-    from rendering.jobs import gpu_seconds_this_month
-
-    workspace = membership.workspace
-    return render(request, "brands/workspace.html", {
-        "gpu_seconds_used": gpu_seconds_this_month(workspace.pk),
-        "brands": workspace.brand_kits.all(),
-        "product_count": workspace.products.count(),
-        "campaigns": workspace.campaigns.select_related("brand")[:10],
-    })
 
 
 @workspace_view("workspace.view")
@@ -79,7 +68,8 @@ def brand_edit(request, membership, brand_id=None):
     form = BrandKitForm(request.POST)
     if form.is_valid():
         try:
-            brand = services.brand_kit_save(workspace=workspace, brand=brand, **form.cleaned_data)
+            brand = services.brand_kit_save(workspace=workspace, user=request.user, brand=brand,
+                                            **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -97,9 +87,11 @@ def brand_upload(request, membership, brand_id, what):
     if form.is_valid():
         try:
             if what == "font":
-                services.brand_font_add(brand=brand, uploaded=form.cleaned_data["file"])
+                services.brand_font_add(brand=brand, user=request.user,
+                                        uploaded=form.cleaned_data["file"])
             else:
-                services.brand_logo_add(brand=brand, uploaded=form.cleaned_data["file"],
+                services.brand_logo_add(brand=brand, user=request.user,
+                                        uploaded=form.cleaned_data["file"],
                                         name=form.cleaned_data["name"])
         except UploadRejected as exc:
             form.add_error("file", exc.message)
@@ -155,7 +147,8 @@ def product_edit(request, membership, product_id=None):
             if form.is_valid():
                 try:
                     product = services.product_save(
-                        workspace=workspace, product=product, data=form.cleaned_data["data"])
+                        workspace=workspace, user=request.user, product=product,
+                        data=form.cleaned_data["data"])
                 except ValidationError as exc:
                     form.add_error(None, exc)
                 else:
@@ -164,9 +157,23 @@ def product_edit(request, membership, product_id=None):
             status = 400
     else:
         form = ProductForm(initial=ProductForm.initial_for(product) if product else None)
+    return _product_page(request, membership, product, form, status=status)
+
+
+def _product_page(request, membership, product, form, *, status=200, photo_form=None,
+                  cutout_form=None):
+    """The product page: its form, and each photo with its cut-out (``cutout_form``: the
+    bound form of the photo whose replacement was refused, to show its error)."""
+    photos = list(product.photos.order_by("pk")) if product else []
+    for photo in photos:
+        photo.cutout_method_label = method_label(photo.cutout_method)
+        photo.cutout_form = (
+            cutout_form if cutout_form is not None and cutout_form.prefix == f"cutout-{photo.pk}"
+            else CutoutUploadForm.for_photo(photo)
+        )
     return render(request, "brands/product_form.html", {
-        "product": product, "form": form, "photo_form": PhotoUploadForm(),
-        "can_edit": can(membership, "product.edit"),
+        "product": product, "form": form, "photo_form": photo_form or PhotoUploadForm(),
+        "photos": photos, "can_edit": can(membership, "product.edit"),
     }, status=status)
 
 
@@ -189,16 +196,52 @@ def product_photo_upload(request, membership, product_id):
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.product_photo_add(product=product, uploaded=form.cleaned_data["file"])
+            services.product_photo_add(product=product, user=request.user,
+                                       uploaded=form.cleaned_data["file"])
         except UploadRejected as exc:
             form.add_error("file", exc.message)
         else:
-            messages.success(request, "Added the photo.")
+            messages.success(request, "Added the photo; its cut-out is being made.")
             return redirect("product-edit", ws=membership.workspace.slug, product_id=product.pk)
-    return render(request, "brands/product_form.html", {
-        "product": product, "form": ProductForm(initial=ProductForm.initial_for(product)),
-        "photo_form": form, "can_edit": True,
-    }, status=400)
+    return _product_page(request, membership, product,
+                         ProductForm(initial=ProductForm.initial_for(product)), status=400,
+                         photo_form=form)
+
+
+def _product_photo(membership, product_id: int, photo_id: int) -> ProductPhoto:
+    return get_object_or_404(ProductPhoto.objects.select_related("product"), pk=photo_id,
+                             product_id=product_id, product__workspace=membership.workspace)
+
+
+@workspace_view("workspace.view")
+def product_photo_file(request, membership, product_id, photo_id, variant):
+    """The photo or its cut-out: a redirect to a signed link that expires."""
+    photo = _product_photo(membership, product_id, photo_id)
+    name = photo.file.name if variant == "photo" else photo.cutout.name
+    if not name:
+        raise Http404("This photo has no cut-out yet.")
+    return file_redirect(name)
+
+
+@require_POST
+@workspace_view("product.edit")
+def product_photo_cutout_replace(request, membership, product_id, photo_id):
+    """Replace a photo's cut-out with one the user made (a PNG with transparency)."""
+    photo = _product_photo(membership, product_id, photo_id)
+    form = CutoutUploadForm.for_photo(photo, request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            photo_cutout_replace(photo=photo, upload=form.cleaned_data["file"],
+                                 user=request.user)
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            messages.success(request, "Replaced the cut-out.")
+            return redirect("product-edit", ws=membership.workspace.slug,
+                            product_id=photo.product_id)
+    return _product_page(request, membership, photo.product,
+                         ProductForm(initial=ProductForm.initial_for(photo.product)),
+                         status=400, cutout_form=form)
 
 
 @workspace_view("product.import")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Campaign
+from campaigns.models import Campaign
 
 
 @admin.register(Campaign)

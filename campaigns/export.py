@@ -24,14 +24,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
-from adstudio.csv_formulas import csv_writer
 from brands.access import can
 from brands.audit import audit_record
 from brands.models import Membership
+from campaigns.models import Campaign, ReviewAction, ReviewEvent
+from campaigns.review import approved_hashes, asset_approval_verify
+from core.csv_formulas import csv_writer
 from rendering.models import Asset
-
-from .models import Campaign, ReviewAction, ReviewEvent
-from .review import approved_hashes, asset_approval_verify
 
 _SALT = "adstudio.campaign-export"
 MANIFEST_COLUMNS = ("file", "campaign", "sku", "product", "format", "channel", "width",

@@ -67,7 +67,7 @@ class RefreshScheduleForm(forms.Form):
         self.fields["formats"].queryset = campaign.formats.all()
 
     def clean(self):
-        from .refresh import preset_cron
+        from campaigns.refresh import preset_cron
 
         cleaned = super().clean()
         mode = cleaned.get("mode")

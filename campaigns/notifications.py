@@ -15,9 +15,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from brands.models import Membership, Role
+from campaigns.models import ReviewAction, ReviewEvent
 from rendering.models import Asset, ReviewState
-
-from .models import ReviewAction, ReviewEvent
 
 logger = logging.getLogger(__name__)
 

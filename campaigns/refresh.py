@@ -1,4 +1,6 @@
-"""Scheduled refreshes: fresh variants for a campaign on a cron or interval schedule.
+"""Refresh schedules: a campaign's cron or interval rule, its period, and its
+django-celery-beat entry (off while the campaign is archived). Running a refresh is
+campaigns/refresh_run.py.
 
 A refresh is keyed by (campaign, period), the scheduled time it stands for, with a unique
 constraint: two beats ticking at once, a retry, or "refresh now" in the same period create
@@ -15,21 +17,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from .models import (
+from brands.audit import audit_record
+from campaigns.models import (
     Campaign,
-    CampaignRefresh,
     CampaignStatus,
     RefreshSchedule,
-    RefreshTrigger,
     ScheduleKind,
 )
 
 logger = logging.getLogger(__name__)
 
+
 TASK_NAME = "campaigns.refresh_campaign"
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -84,25 +88,42 @@ def schedule_interval(schedule: RefreshSchedule) -> int:
     return int((following - start).total_seconds())
 
 
-def refresh_schedule_save(*, campaign: Campaign, kind: str, cron: str = "",
+def refresh_schedule_save(*, campaign: Campaign, user, kind: str, cron: str = "",
                           interval_seconds: int | None = None, tz: str = "UTC",
                           formats=(), variants: int = 1, enabled: bool = True,
                           auto_rerender_stale: bool | None = None) -> RefreshSchedule:
-    """Create or change a campaign's refresh schedule and its beat entry."""
+    """Create or change a campaign's refresh schedule and its beat entry. ``user`` is the
+    actor the audit row names (None: the system); a save that changes nothing writes none."""
     validate_rule(kind=kind, cron=cron, interval_seconds=interval_seconds, tz=tz)
     if not 1 <= variants <= 8:
         raise ValidationError("A refresh makes 1 to 8 variants per slot.")
+    values = {
+        "kind": kind, "cron": cron if kind == ScheduleKind.CRON else "",
+        "interval_seconds": interval_seconds if kind == ScheduleKind.INTERVAL else None,
+        "timezone": tz, "variants": variants, "enabled": enabled,
+    }
+    formats = list(formats)
     with transaction.atomic():
-        schedule, _ = RefreshSchedule.objects.update_or_create(campaign=campaign, defaults={
-            "kind": kind, "cron": cron if kind == ScheduleKind.CRON else "",
-            "interval_seconds": interval_seconds if kind == ScheduleKind.INTERVAL else None,
-            "timezone": tz, "variants": variants, "enabled": enabled,
-        })
+        before = RefreshSchedule.objects.select_for_update().filter(campaign=campaign).first()
+        changed = [] if before is None else [
+            key for key, value in values.items() if getattr(before, key) != value]
+        if before is not None and set(before.formats.values_list("pk", flat=True)) != {
+                getattr(f, "pk", f) for f in formats}:
+            changed.append("formats")
+        schedule, created = RefreshSchedule.objects.update_or_create(campaign=campaign,
+                                                                     defaults=values)
         schedule.formats.set(formats)
-        if auto_rerender_stale is not None:
-            Campaign.objects.filter(pk=campaign.pk).update(
-                auto_rerender_stale=auto_rerender_stale)
+        if auto_rerender_stale is not None and Campaign.objects.filter(pk=campaign.pk).exclude(
+                auto_rerender_stale=auto_rerender_stale).update(
+                    auto_rerender_stale=auto_rerender_stale):
+            changed.append("auto_rerender_stale")
         _sync_beat_entry(schedule)
+        if created or changed:
+            audit_record(workspace_id=campaign.workspace_id, actor=user,
+                         verb="refresh_schedule.created" if created
+                         else "refresh_schedule.changed", obj=schedule,
+                         data={"campaign": campaign.pk, "kind": kind,
+                               **({} if created else {"changed": changed})})
     return schedule
 
 
@@ -152,55 +173,3 @@ def refresh_beat_remove(campaign_id: int) -> None:
     from django_celery_beat.models import PeriodicTask
 
     PeriodicTask.objects.filter(name=_beat_entry_name(campaign_id)).delete()
-
-
-def campaign_refresh(*, campaign_id: int, trigger: str = RefreshTrigger.SCHEDULE,
-                     now: datetime | None = None) -> CampaignRefresh | None:
-    """Bring the campaign up to now: new variants for its scheduled slots, once per period.
-
-    Returns the refresh, or None when this period was already refreshed (or there is no
-    enabled schedule for a scheduled tick). New variants go to review; live assets stay.
-    """
-    from .services import campaign_generate
-
-    campaign = Campaign.objects.select_related("workspace", "brand").filter(
-        pk=campaign_id).first()
-    if campaign is None:  # deleted after the tick was sent
-        logger.info("campaign %s no longer exists; nothing to refresh", campaign_id)
-        return None
-    if campaign.status == CampaignStatus.ARCHIVED:
-        if trigger == RefreshTrigger.SCHEDULE:
-            return None
-        raise ValidationError(f"{campaign.name} is archived, so it is not refreshed. "
-                              "Unarchive it first.", code="campaign_archived")
-    schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
-    if schedule is None or (trigger == RefreshTrigger.SCHEDULE and not schedule.enabled):
-        if trigger == RefreshTrigger.SCHEDULE:
-            return None
-        period = (now or timezone.now()).replace(second=0, microsecond=0)
-        variants, formats = 1, []
-    else:
-        period = schedule_period(schedule, now)
-        variants, formats = schedule.variants, list(schedule.formats.values_list("pk",
-                                                                                  flat=True))
-    slots = campaign.slots.select_related("product", "format").order_by("id")
-    if formats:
-        slots = slots.filter(format_id__in=formats)
-    try:
-        with transaction.atomic():
-            refresh = CampaignRefresh.objects.create(campaign=campaign, period=period,
-                                                     trigger=trigger)
-            result = campaign_generate(campaign=campaign, user=None, slots=list(slots),
-                                       variants=variants, refresh=refresh)
-            CampaignRefresh.objects.filter(pk=refresh.pk).update(jobs_created=len(result.jobs))
-            from api.webhooks import webhook_emit
-
-            webhook_emit(workspace_id=campaign.workspace_id, event="campaign.refreshed",
-                         payload={"campaign": campaign.pk, "refresh": refresh.pk,
-                                  "period": period.isoformat(), "trigger": trigger,
-                                  "jobs": [job.pk for job in result.jobs]})
-    except IntegrityError:
-        logger.info("campaign %s already refreshed for %s", campaign_id, period)
-        return None
-    refresh.jobs_created = len(result.jobs)
-    return refresh

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -21,10 +20,11 @@ from django.db import transaction
 from brands.access import can, require
 from brands.audit import audit_record
 from brands.models import Membership
-from rendering.models import Asset, JobKind, JobStatus, RenderJob, ReviewState
-from rendering.recipes import new_seed
-
-from .models import ReviewAction, ReviewEvent, Slot
+from campaigns.models import ReviewAction, ReviewEvent, Slot
+from core.broker import task_publish
+from core.events import event_announce
+from rendering.jobs.enqueue import edit_job_create
+from rendering.models import Asset, RenderJob, ReviewState
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (ReviewState.APPROVED, ReviewAction.REJECT): ReviewState.REJECTED,
     (ReviewState.APPROVED, ReviewAction.VOID): ReviewState.IN_REVIEW,
 }
+# Audit verbs of the actions, in the webhook events' tense (asset.approved).
+AUDIT_VERBS = {ReviewAction.APPROVE: "asset.approved",
+               ReviewAction.REQUEST_CHANGES: "asset.changes_requested",
+               ReviewAction.REJECT: "asset.rejected", ReviewAction.VOID: "asset.voided",
+               ReviewAction.REPLACED: "asset.replaced"}
 MAX_COMMENT = 2000
 MAX_INSTRUCTION = 1000
 MAX_CHAINED_INSTRUCTIONS = 5
@@ -101,7 +106,7 @@ def _move(asset: Asset, action: str, *, user, comment: str = "", edit_job=None,
     data = {"from": from_state, "to": to_state, "sha256": event.sha256, "comment": comment[:200]}
     if stale_acknowledged:
         data["stale_acknowledged"] = stale_acknowledged
-    audit_record(workspace_id=asset.workspace_id, actor=user, verb=f"asset.{action}",
+    audit_record(workspace_id=asset.workspace_id, actor=user, verb=AUDIT_VERBS[action],
                  obj=asset, data=data)
     return event
 
@@ -242,7 +247,7 @@ def asset_request_changes(*, asset: Asset, user, comment: str,
         require(_membership(user, asset), "asset.review")
         _target(asset, ReviewAction.REQUEST_CHANGES)  # before queuing any edit
         author = asset.job.created_by if asset.job_id else None
-        job = _edit_job_create(source=asset, instructions=[instruction], region=region,
+        job = edit_job_create(source=asset, instructions=[instruction], region=region,
                                created_by=author)
         event = _move(asset, ReviewAction.REQUEST_CHANGES, user=user, comment=comment,
                       edit_job=job)
@@ -266,28 +271,17 @@ def asset_edit(*, asset: Asset, user, instruction: str,
         raise ValidationError(f"Keep each instruction under {MAX_INSTRUCTION} characters.",
                               code="instruction_too_long")
     region = region_clean(region)
-    from rendering.jobs import quota_check
+    from rendering.jobs.enqueue import quota_check
 
     with transaction.atomic():
         asset = Asset.objects.select_related("workspace").get(pk=asset.pk)
         require(_membership(user, asset), "asset.edit")
         quota_check(asset.workspace)
-        job = _edit_job_create(source=asset, instructions=instructions, region=region,
+        job = edit_job_create(source=asset, instructions=instructions, region=region,
                                created_by=user)
         audit_record(workspace_id=asset.workspace_id, actor=user, verb="asset.edit_requested",
                      obj=asset, data={"job": job.pk, "instructions": instructions})
     return job
-
-
-def asset_edit_continue(*, asset: Asset, job_id: int) -> RenderJob | None:
-    """The next instruction of a chain, on the version the previous one made."""
-    job = RenderJob.objects.get(pk=job_id)
-    remaining = list(job.recipe.get("then") or [])
-    if not remaining:
-        return None
-    with transaction.atomic():
-        return _edit_job_create(source=asset, instructions=remaining,
-                                region=job.recipe.get("region"), created_by=job.created_by)
 
 
 def region_clean(region: Sequence[float] | None) -> tuple[float, float, float, float] | None:
@@ -304,44 +298,6 @@ def region_clean(region: Sequence[float] | None) -> tuple[float, float, float, f
         raise ValidationError("The region must lie inside the image (x, y, width, height "
                               "between 0 and 1).", code="region_invalid")
     return (round(x, 4), round(y, 4), round(w, 4), round(h, 4))
-
-
-def _edit_job_create(*, source: Asset, instructions: list[str], region, created_by
-                     ) -> RenderJob:
-    from rendering.jobs import jobs_publish
-
-    recipe = edit_recipe(source=source, instruction=instructions[0], region=region,
-                         then=instructions[1:])
-    job = RenderJob.objects.create(
-        workspace_id=source.workspace_id, slot_id=source.slot_id, created_by=created_by,
-        kind=JobKind.EDIT, source_asset=source, recipe=recipe, status=JobStatus.QUEUED,
-        attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
-    )
-    transaction.on_commit(lambda: jobs_publish([job.pk]))
-    return job
-
-
-def edit_recipe(*, source: Asset, instruction: str, region, then: list[str],
-                seed: int | None = None) -> dict:
-    """What an edit job needs to run again: the source version (and its file hash), the
-    instruction, region, seed, steps and guidance."""
-    return {
-        "kind": "edit",
-        "instruction": instruction,
-        "then": list(then),
-        "region": list(region) if region else None,
-        "source": {"asset": source.pk, "sha256": source.sha256, "version": source.version},
-        "seed": new_seed() if seed is None else seed,
-        "steps": settings.ADSTUDIO_EDIT_STEPS,
-        "true_cfg_scale": settings.ADSTUDIO_DEFAULT_TRUE_CFG_SCALE,
-        "negative_prompt": source.recipe.get("negative_prompt", " ") or " ",
-        "output_size": [source.width, source.height],
-        "format": source.recipe.get("format", {"dpi": None}),
-        "template": source.recipe.get("template"),
-        "brand": source.recipe.get("brand"),
-        "product": source.recipe.get("product"),
-        "input_hash": source.recipe.get("input_hash"),
-    }
 
 
 def approved_hashes(asset_ids) -> dict[int, str]:
@@ -380,20 +336,16 @@ def asset_approval_verify(*, asset: Asset, approved_sha256: str | None = None) -
 def _after_review(event_id: int) -> None:
     from kombu.exceptions import OperationalError
 
-    from .tasks import notify_review
-
     try:
-        notify_review.delay(event_id)
+        task_publish("campaigns.notify_review", args=[event_id])
     except OperationalError as exc:  # an email is not worth failing a committed review
         logger.warning("could not queue the review email for event %s: %s", event_id, exc)
 
 
 def _emit_approved(asset: Asset) -> None:
-    from api.webhooks import webhook_emit
-
     slot = (Slot.objects.select_related("product", "format").get(pk=asset.slot_id)
             if asset.slot_id else None)
-    webhook_emit(workspace_id=asset.workspace_id, event="asset.approved", payload={
+    event_announce(workspace_id=asset.workspace_id, event="asset.approved", payload={
         "asset": asset.pk, "version": asset.version, "sha256": asset.sha256,
         "campaign": slot.campaign_id if slot else None,
         "product": slot.product.sku if slot else None,

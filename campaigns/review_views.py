@@ -12,12 +12,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from brands.access import can, workspace_view
+from campaigns import export, review, services
+from campaigns.models import Campaign, ReviewEvent, Slot
+from campaigns.selectors import asset_lineage, review_queue
 from rendering.models import Asset, JobKind, RenderJob
 from rendering.selectors import asset_checks
-
-from . import export, review, services
-from .models import Campaign, ReviewEvent, Slot
-from .selectors import asset_lineage, review_queue
 
 QUEUE_PAGE_SIZE = 24
 

@@ -16,14 +16,23 @@ from PIL import Image, ImageDraw
 
 from brands.feed_import import feed_import_run
 from brands.models import BrandKit, Membership, Product, Role, Workspace
-from brands.services import brand_font_add, brand_kit_save, brand_logo_add, workspace_create
+from brands.services import (
+    brand_font_add,
+    brand_kit_save,
+    brand_logo_add,
+    product_photo_add,
+    workspace_create,
+)
+from campaigns.models import Campaign
+from campaigns.services import campaign_create, campaign_generate
 from rendering.models import AssetKind, Format, JobStatus, PromptTemplate
-from rendering.services import prompt_template_save
-
-from .models import Campaign
-from .services import campaign_create, campaign_generate
+from rendering.templates import prompt_template_save
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "brands" / "sample"
+PHOTOS_DIR = Path(__file__).resolve().parent / "sample_photos"
+# The sample shop's real photos by SKU: the cup of coffee goes with the bottle that keeps
+# coffee hot (the closest the outdoor shop has to a coffee product).
+SAMPLE_PHOTOS = {"NW-BOTTLE-750": PHOTOS_DIR / "coffee.jpg"}
 PROMPTS_DIR = Path(settings.BASE_DIR) / "templates" / "prompts"
 WORKSPACE_SLUG = "demo"
 REVIEWER = "reviewer"
@@ -62,7 +71,8 @@ def seed_user(username: str, password: str):
 def seed_workspace(user) -> Workspace:
     workspace = Workspace.objects.filter(slug=WORKSPACE_SLUG).first()
     if workspace is None:
-        return workspace_create(name="Northwind Demo", slug=WORKSPACE_SLUG, owner=user)
+        return workspace_create(name="Northwind Demo", slug=WORKSPACE_SLUG, owner=user,
+                                user=None)
     Membership.objects.get_or_create(workspace=workspace, user=user,
                                      defaults={"role": Role.ADMIN})
     return workspace
@@ -81,7 +91,7 @@ def seed_brand(workspace: Workspace) -> BrandKit:
     if brand is not None:
         return brand
     brand = brand_kit_save(
-        workspace=workspace, name="Northwind Outfitters",
+        workspace=workspace, user=None, name="Northwind Outfitters",
         palette=[
             {"role": "primary", "name": "Fjord Blue", "hex": "#0A4F8C"},
             {"role": "accent", "name": "Coral", "hex": "#FF6F61"},
@@ -95,11 +105,11 @@ def seed_brand(workspace: Workspace) -> BrandKit:
         negative_prompt="blurry, low quality, watermark, distorted text, extra logos",
         languages=["en"],
     )
-    brand_logo_add(brand=brand, name="Northwind mark", uploaded=SimpleUploadedFile(
+    brand_logo_add(brand=brand, user=None, name="Northwind mark", uploaded=SimpleUploadedFile(
         "northwind-logo.png", _logo_png(), content_type="image/png"))
     font = next((Path(p) for p in FONT_CANDIDATES if Path(p).exists()), None)
     if font is not None:
-        brand_font_add(brand=brand, uploaded=SimpleUploadedFile(
+        brand_font_add(brand=brand, user=None, uploaded=SimpleUploadedFile(
             font.name, font.read_bytes(), content_type="font/ttf"))
     return brand
 
@@ -110,13 +120,27 @@ def seed_products(workspace: Workspace, user):
                                filename="products.csv")
 
 
+def seed_photos(workspace: Workspace) -> int:
+    """Real product photos (campaigns/sample_photos, licences in LICENSES.md), each added like
+    an upload, so its cut-out is made; returns how many were added (0 when they exist)."""
+    added = 0
+    for sku, path in SAMPLE_PHOTOS.items():
+        product = Product.objects.filter(workspace=workspace, sku=sku).first()
+        if product is None or product.photos.exists():
+            continue
+        product_photo_add(product=product, user=None, uploaded=SimpleUploadedFile(
+            path.name, path.read_bytes(), content_type="image/jpeg"))
+        added += 1
+    return added
+
+
 def seed_templates(workspace: Workspace) -> list[PromptTemplate]:
     templates = []
     for path in sorted(PROMPTS_DIR.glob("*.txt")):
         name = f"Default {path.stem}"
         existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
         templates.append(existing or prompt_template_save(
-            workspace=workspace, name=name, kind=TEMPLATE_KINDS[path.stem],
+            workspace=workspace, user=None, name=name, kind=TEMPLATE_KINDS[path.stem],
             body=path.read_text(encoding="utf-8").strip(),
         ))
     return templates

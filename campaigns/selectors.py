@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
+from campaigns.models import Campaign, CampaignRefresh, Slot
 from rendering.models import Asset, JobKind, RenderJob, ReviewState
-
-from .models import Campaign, CampaignRefresh, Slot
 
 
 @dataclass

@@ -6,20 +6,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from adstudio.files import files_delete_on_commit
 from brands.audit import audit_record
-from rendering.copy_rules import copy_problems
-from rendering.jobs import jobs_publish, quota_check
+from campaigns.models import Campaign, CampaignStatus, RefreshSchedule, Slot
+from core.files import files_delete_on_commit
+from rendering.compose.copy_rules import copy_problems
+from rendering.compose.prompts import compose_prompt
+from rendering.compose.recipes import compose_recipe
+from rendering.compose.style import brand_style
+from rendering.jobs.enqueue import jobs_cancel_unfinished, jobs_create, quota_check
 from rendering.models import Asset, JobStatus, PromptTemplate, RenderJob, ReviewState
-from rendering.prompts import compose_prompt
-from rendering.recipes import batch_key, compose_recipe
-from rendering.typography import brand_style
-
-from .models import Campaign, CampaignStatus, RefreshSchedule, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +56,8 @@ def campaign_create(*, workspace, user, name: str, brand, products: Iterable, fo
         Slot.objects.bulk_create(
             Slot(campaign=campaign, product=p, format=f) for p in products for f in formats
         )
+        audit_record(workspace_id=workspace.pk, actor=user, verb="campaign.created",
+                     obj=campaign, data={"name": name, "slots": len(products) * len(formats)})
         return campaign
 
 
@@ -119,37 +119,21 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
                     f"{slot.product.name} ({slot.format.name}): {p}" for p in copy_problems(
                         recipe["copy"], mode=recipe["text_mode"],
                         style=style).values()))
-            jobs.append(RenderJob(
-                workspace_id=campaign.workspace_id, slot=slot, created_by=user,
-                variant=variant, recipe=recipe, status=JobStatus.QUEUED,
-                batch_key=batch_key(recipe), refresh=refresh,
-                attempt_limit=settings.ADSTUDIO_JOB_MAX_ATTEMPTS,
-            ))
+            jobs.append(RenderJob(workspace_id=campaign.workspace_id, slot=slot,
+                                  created_by=user, variant=variant, recipe=recipe,
+                                  refresh=refresh))
     if problems:
         raise ValidationError(list(problems)[:20], code="copy_unsettable")
     with transaction.atomic():
-        RenderJob.objects.bulk_create(jobs)
+        jobs_create(jobs)
         if campaign.status == CampaignStatus.DRAFT:
             Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
-        job_ids = [job.pk for job in jobs]
-        # The broker only hears of jobs that exist: publish after commit.
-        transaction.on_commit(lambda: jobs_publish(job_ids))
     return GenerateResult(jobs=jobs)
 
 
 CAMPAIGN_FIELDS = ("name", "starts_on", "ends_on", "variants_per_slot", "products", "formats",
                    "templates")
 _UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-def _cancel_renders(jobs) -> None:
-    """Cancel unfinished renders (call inside the transaction, before checking for assets):
-    once this commits, a render that finishes cannot store its asset any more."""
-    from django.utils import timezone
-
-    jobs.filter(status__in=_UNFINISHED).update(cancel_requested=True)
-    jobs.filter(status=JobStatus.QUEUED).update(status=JobStatus.CANCELLED,
-                                                finished_at=timezone.now())
 
 
 def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
@@ -183,7 +167,7 @@ def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
         slots = list(campaign.slots.select_related("product", "format"))
         leaving = [slot for slot in slots if (slot.product_id, slot.format_id) not in wanted]
         if leaving:
-            _cancel_renders(RenderJob.objects.filter(slot__in=leaving))
+            jobs_cancel_unfinished(RenderJob.objects.filter(slot__in=leaving))
             _refuse_removing_slots_with_assets(leaving)
             Slot.objects.filter(pk__in=[slot.pk for slot in leaving]).delete()
         have = {(slot.product_id, slot.format_id) for slot in slots}
@@ -195,17 +179,21 @@ def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
             setattr(campaign, key, values[key])
         if changed:
             campaign.save(update_fields=changed)
+        changed += [key for key, chosen in (("products", products), ("formats", formats),
+                                            ("templates", templates))
+                    if key in fields and set(getattr(campaign, key).values_list("pk", flat=True))
+                    != {obj.pk for obj in chosen}]
         campaign.products.set(products)
         campaign.formats.set(formats)
         campaign.templates.set(templates)
         schedule = RefreshSchedule.objects.filter(campaign=campaign).first()
         if schedule is not None:  # a schedule only refreshes formats the campaign still has
             schedule.formats.remove(*schedule.formats.exclude(pk__in=[f.pk for f in formats]))
-        audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.changed",
-                     obj=campaign, data={
-                         "changed": changed + [k for k in ("products", "formats", "templates")
-                                               if k in fields],
-                         "slots_added": len(wanted - have), "slots_removed": len(leaving)})
+        if changed or leaving or wanted - have:  # a save that changes nothing is not recorded
+            audit_record(workspace_id=campaign.workspace_id, actor=user,
+                         verb="campaign.changed", obj=campaign, data={
+                             "changed": changed, "slots_added": len(wanted - have),
+                             "slots_removed": len(leaving)})
     return campaign
 
 
@@ -235,7 +223,7 @@ def campaign_unarchive(*, campaign: Campaign, user) -> Campaign:
 
 
 def _campaign_set_archived(campaign: Campaign, user, *, archived: bool) -> Campaign:
-    from .refresh import refresh_beat_sync
+    from campaigns.refresh import refresh_beat_sync
 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -260,11 +248,11 @@ def campaign_delete(*, campaign: Campaign, user) -> None:
     """Delete a campaign with its slots, renders, assets and schedule; the asset files go
     once the deletion commits. Unfinished renders are cancelled. A campaign with approved
     assets (they may be running in ads) must be archived first."""
-    from .refresh import refresh_beat_remove
+    from campaigns.refresh import refresh_beat_remove
 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        _cancel_renders(RenderJob.objects.filter(slot__campaign=campaign))
+        jobs_cancel_unfinished(RenderJob.objects.filter(slot__campaign=campaign))
         assets = Asset.objects.filter(slot__campaign=campaign)
         approved = assets.filter(review_state=ReviewState.APPROVED).count()
         if approved and campaign.status != CampaignStatus.ARCHIVED:

@@ -23,11 +23,10 @@ from django.utils import timezone
 from brands.access import require
 from brands.audit import audit_record
 from brands.models import Membership, Product
+from campaigns.models import Campaign, CampaignStatus
+from campaigns.selectors import campaign_slots
+from rendering.compose.recipes import product_snapshot
 from rendering.models import Asset
-from rendering.recipes import product_snapshot
-
-from .models import Campaign, CampaignStatus
-from .selectors import campaign_slots
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +94,16 @@ def stale_when_an_asset_lands_late(*, product_id, **kwargs) -> None:
         assets_flag_stale_for_products([product_id])
 
 
+def stale_when_the_brand_changes(*, brand, changed, old_version, **kwargs) -> None:
+    """brands.signals.brand_kit_changed: flag what was made with the old kit."""
+    assets_flag_stale_for_brand(brand, changed=changed, old_version=old_version)
+
+
+def stale_when_a_template_changes(*, template, old_version, **kwargs) -> None:
+    """rendering.signals.template_changed: flag what was rendered from the old version."""
+    assets_flag_stale_for_template(template, old_version=old_version)
+
+
 def assets_flag_stale_for_brand(brand, *, changed: list[str], old_version: int) -> list[int]:
     """Every asset made with this brand kit predates the change that is being saved."""
     ids = list(Asset.objects.filter(slot__campaign__brand=brand, stale_at__isnull=True)
@@ -114,7 +123,7 @@ def assets_flag_stale_for_template(template, *, old_version: int) -> list[int]:
 
 def _follow_up(asset_ids: list[int]) -> None:
     """After the change commits: tell each campaign's marketer, and re-render where wanted."""
-    from .services import campaign_generate
+    from campaigns.services import campaign_generate
 
     by_campaign = defaultdict(list)
     for asset in Asset.objects.filter(pk__in=asset_ids).select_related(
@@ -154,7 +163,7 @@ def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
     per slot whose live asset is stale (or whose only candidates are), through
     ``campaign_generate``. A slot with a fresh render queued or waiting for review is skipped,
     so a second click before the renders finish queues nothing. Marketers and admins."""
-    from .services import campaign_generate
+    from campaigns.services import campaign_generate
 
     membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
     if membership is None:
@@ -172,7 +181,7 @@ def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
         if slots:
             jobs = campaign_generate(campaign=campaign, user=user, slots=slots, variants=1).jobs
             audit_record(workspace_id=campaign.workspace_id, actor=user,
-                         verb="campaign.rerender_stale", obj=campaign,
+                         verb="campaign.rerender_requested", obj=campaign,
                          data={"jobs": [job.pk for job in jobs], "slots": [s.pk for s in slots],
                                "product": product.pk if product else None})
     return RerenderResult(jobs=jobs, already_pending=len(stale) - len(slots))

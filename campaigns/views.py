@@ -9,18 +9,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from adstudio.confirm import delete_confirmed
 from brands.access import can, workspace_view
-
-from . import refresh, services, staleness
-from .forms import CampaignEditForm, CampaignForm, RefreshScheduleForm
-from .models import Campaign, RefreshSchedule
-from .selectors import (
+from campaigns import refresh, refresh_run, services, staleness
+from campaigns.forms import CampaignEditForm, CampaignForm, RefreshScheduleForm
+from campaigns.models import Campaign, RefreshSchedule
+from campaigns.selectors import (
     campaign_refresh_history,
     campaign_slots,
     campaign_stale_summary,
     campaigns_with_coverage,
 )
+from core.confirm import delete_confirmed
 
 
 @workspace_view("workspace.view")
@@ -110,7 +109,8 @@ def campaign_schedule(request, membership, campaign_id):
         data = form.cleaned_data
         try:
             refresh.refresh_schedule_save(
-                campaign=campaign, kind=data["kind"], cron=data.get("cron", ""),
+                campaign=campaign, user=request.user, kind=data["kind"],
+                cron=data.get("cron", ""),
                 interval_seconds=data["interval_seconds"], tz=data["timezone"],
                 formats=data["formats"], variants=data["variants"], enabled=data["enabled"],
                 auto_rerender_stale=data["auto_rerender_stale"])
@@ -128,7 +128,7 @@ def campaign_schedule(request, membership, campaign_id):
 def campaign_refresh_now(request, membership, campaign_id):
     campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=membership.workspace)
     try:
-        done = refresh.campaign_refresh(campaign_id=campaign.pk, trigger="manual")
+        done = refresh_run.campaign_refresh(campaign_id=campaign.pk, trigger="manual")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

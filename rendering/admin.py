@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Asset, Format, PromptTemplate, RenderJob
+from rendering.models import Asset, Format, PromptTemplate, RenderJob
 
 
 @admin.register(Format)

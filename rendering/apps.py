@@ -8,13 +8,12 @@ class RenderingConfig(AppConfig):
 
     def ready(self):
         from brands.signals import disclaimer_check_register
-
-        from . import worker  # noqa: F401  (connects the Celery worker signals)
-        from .copy_rules import disclaimer_validate
+        from rendering.compose.copy_rules import disclaimer_validate
+        from rendering.jobs import worker  # noqa: F401  (connects the Celery worker signals)
 
         # A disclaimer is set on every ad: the brand kit refuses one the layer could not set.
         disclaimer_check_register(disclaimer_validate)
-        from .formats import sync_presets
+        from rendering.compose.formats import sync_presets
 
         # The channel presets are code: every migrate brings the table up to date with it.
         post_migrate.connect(sync_presets, sender=self, dispatch_uid="rendering.sync_presets")

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import AssetKind, TextMode
+from rendering.models import AssetKind, TextMode
 
 
 class PromptTemplateForm(forms.Form):

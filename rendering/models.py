@@ -82,7 +82,7 @@ class PromptTemplate(models.Model):
     name = models.CharField(max_length=120)
     body = models.TextField(max_length=4000)
     negative_prompt = models.CharField(max_length=1000, blank=True)
-    # Who draws the words (rendering/typography.py): the model, our typography layer, or both.
+    # Who draws the words (rendering/compose/): the model, our typography layer, or both.
     text_mode = models.CharField(max_length=10, choices=TextMode.choices, default=TextMode.NATIVE)
     # Copy lines, sandboxed template strings like the body; the price and the brand's
     # disclaimer come from the product and the brand kit.
@@ -327,7 +327,7 @@ class CheckKind(models.TextChoices):
 
 
 class QualityCheck(models.Model):
-    """One quality check's verdict on one asset (rendering/checks.py), with its evidence:
+    """One quality check's verdict on one asset (rendering/quality/checks.py), with its evidence:
     OCR readings and differences, boxes, scores, encoder settings."""
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="checks")

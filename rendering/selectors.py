@@ -8,8 +8,9 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from .jobs import broker_queue_depth, queue_positions
-from .models import JobStatus, RenderJob, Worker, WorkerStatus
+from core.broker import broker_is_eager, broker_queue_depth
+from rendering.jobs.enqueue import queue_positions
+from rendering.models import JobStatus, RenderJob, Worker, WorkerStatus
 
 
 def job_states(jobs: list[RenderJob]) -> list[dict]:
@@ -49,7 +50,7 @@ def operator_overview(*, broker_depths: dict[str, int | None]) -> dict:
 def worker_state(worker: Worker, *, now) -> dict:
     """One worker as an operator sees it: a row that still says healthy or loading but has
     been silent for three heartbeats is shown as lost (the reconciler then marks it)."""
-    from .worker import worker_silence_seconds
+    from rendering.jobs.worker import worker_silence_seconds
 
     silent = worker.last_seen_at < now - timedelta(seconds=worker_silence_seconds())
     state = worker.status
@@ -68,9 +69,7 @@ def worker_state(worker: Worker, *, now) -> dict:
 
 def render_capacity(workers: list[dict]) -> dict:
     """Whether any GPU worker can render now, and if not, why (for /ops/ and /healthz)."""
-    from adstudio.celery import app
-
-    if app.conf.task_always_eager:
+    if broker_is_eager():
         return {"can_render": True, "ready": 0, "summary": "in-process (no GPU workers)"}
     gpu = [w for w in workers if w["gpu"]]
     ready = sum(w["alive"] for w in gpu)
@@ -90,9 +89,7 @@ def render_capacity(workers: list[dict]) -> dict:
 
 def broker_queue_depths(queues=("gpu", "cpu", "default")) -> dict[str, int | None]:
     """Messages waiting in each broker queue (None when the broker cannot be asked)."""
-    from adstudio.celery import app
-
-    if app.conf.task_always_eager:
+    if broker_is_eager():
         return dict.fromkeys(queues, 0)
     return {queue: broker_queue_depth(queue) for queue in queues}
 
@@ -104,7 +101,7 @@ def asset_checks(asset) -> list[dict]:
     """An asset's quality checks for the review screen and the API, most important first:
     kind, label, status, reason, and for the text check each line's reading and differences.
     Empty while the checks have not run yet."""
-    from .models import CheckKind, CheckStatus, QualityCheck
+    from rendering.models import CheckKind, CheckStatus, QualityCheck
 
     labels, statuses = dict(CheckKind.choices), dict(CheckStatus.choices)
     rows = sorted(QualityCheck.objects.filter(asset_id=asset.pk),

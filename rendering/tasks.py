@@ -1,10 +1,10 @@
-"""Rendering tasks: thin (ids in, one service call), with stable names and queues."""
+"""Rendering tasks: thin (ids in, one service call), with stable names and queues. Services
+import lazily inside each task, so a process that only publishes (web, beat, the cpu
+worker) never imports torch."""
 
 import logging
 
 from celery import shared_task
-
-from . import jobs, services
 
 logger = logging.getLogger(__name__)
 
@@ -15,10 +15,10 @@ logger = logging.getLogger(__name__)
     acks_late=True,
     reject_on_worker_lost=True,
     # No time limits here: a publisher would stamp its own into every message. Each GPU
-    # worker sets them from its settings at start (rendering.worker).
+    # worker sets them from its settings at start (rendering.jobs.worker).
 )
 def render_job(job_id=None, *args, **kwargs) -> None:
-    """The doorbell for a queued job: render the next job in fair order (see rendering.jobs).
+    """The doorbell for a queued job: render the next job in fair order (see rendering.jobs.states).
 
     Malformed arguments are logged and acknowledged (F10): the database, not the message,
     says what is queued.
@@ -26,19 +26,22 @@ def render_job(job_id=None, *args, **kwargs) -> None:
     if not isinstance(job_id, int) or args or kwargs:
         logger.error("render_job got malformed arguments %r %r %r; ignoring", job_id, args,
                      kwargs)
-    from .worker import current_worker_name, record_jobs_done
+    from rendering.jobs.worker import current_worker_name, record_jobs_done
 
     name = current_worker_name()
-    assets = services.render_next(worker=name)
+    from rendering.jobs.run import render_next
+
+    assets = render_next(worker=name)
     record_jobs_done(name, len(assets))
 
 
 @shared_task(name="rendering.reconcile_jobs", ignore_result=True)
 def reconcile_jobs() -> None:
-    from .checks import asset_checks_reconcile
-    from .worker import workers_mark_lost
+    from rendering.jobs.reconcile import jobs_reconcile
+    from rendering.jobs.worker import workers_mark_lost
+    from rendering.quality.checks import asset_checks_reconcile
 
-    report = jobs.jobs_reconcile()
+    report = jobs_reconcile()
     if report.requeued or report.failed or report.published:
         logger.info("reconciled render jobs: %s", report)
     if lost := workers_mark_lost():
@@ -54,6 +57,6 @@ def check_asset(asset_id=None, *args, **kwargs) -> None:
         logger.error("check_asset got malformed arguments %r %r %r; ignoring", asset_id, args,
                      kwargs)
         return
-    from .checks import asset_checks_run
+    from rendering.quality.checks import asset_checks_run
 
     asset_checks_run(asset_id=asset_id)

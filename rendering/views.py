@@ -11,16 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from adstudio.confirm import delete_confirmed
-from adstudio.files import file_redirect
 from brands.access import can, workspace_view
-
-from . import jobs, services
-from .forms import FormatForm, PreviewForm, PromptTemplateForm
-from .models import Asset, Format, JobStatus, PromptTemplate, RenderJob
-from .prompts import FIELDS, prompt_preview
-from .selectors import broker_queue_depths, job_states, operator_overview
-from .template_sandbox import LIST_FIELDS, MAX_LOOP_DEPTH
+from core.confirm import delete_confirmed
+from core.files import file_redirect
+from rendering import templates
+from rendering.compose.prompts import FIELDS, prompt_preview
+from rendering.compose.template_sandbox import LIST_FIELDS, MAX_LOOP_DEPTH
+from rendering.forms import FormatForm, PreviewForm, PromptTemplateForm
+from rendering.jobs import states
+from rendering.models import Asset, Format, JobStatus, PromptTemplate, RenderJob
+from rendering.selectors import broker_queue_depths, job_states, operator_overview
 
 
 @workspace_view("workspace.view")
@@ -53,8 +53,8 @@ def template_edit(request, membership, template_id=None):
                 elif wants_preview:
                     status = 400
                 else:
-                    template = services.prompt_template_save(
-                        workspace=workspace, template=template, **data)
+                    template = templates.prompt_template_save(
+                        workspace=workspace, user=request.user, template=template, **data)
                     messages.success(request, f"Saved {template.name} (version "
                                               f"{template.version}).")
                     return redirect("template-edit", ws=workspace.slug, template_id=template.pk)
@@ -89,7 +89,7 @@ def template_delete(request, membership, template_id):
     ws = membership.workspace.slug
     return delete_confirmed(
         request,
-        delete=lambda: services.prompt_template_delete(template=template, user=request.user),
+        delete=lambda: templates.prompt_template_delete(template=template, user=request.user),
         back=reverse("template-edit", kwargs={"ws": ws, "template_id": template.pk}),
         done=reverse("template-list", kwargs={"ws": ws}),
         message=f"Deleted the template {template.name}.")
@@ -105,7 +105,8 @@ def format_list(request, membership):
             status = 403
         elif form.is_valid():
             try:
-                services.format_create(workspace=workspace, **form.cleaned_data)
+                templates.format_create(workspace=workspace, user=request.user,
+                                        **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -127,8 +128,8 @@ def asset_file(request, membership, asset_id, variant):
 
 
 JOB_ACTIONS = {
-    "cancel": (jobs.job_cancel, "Cancelled the render."),
-    "retry": (jobs.job_retry, "Queued the render again."),
+    "cancel": (states.job_cancel, "Cancelled the render."),
+    "retry": (states.job_retry, "Queued the render again."),
 }
 
 

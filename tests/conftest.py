@@ -4,8 +4,20 @@ import shutil
 import pytest
 
 from rendering.models import AssetKind, Format
-from rendering.services import prompt_template_save
+from rendering.templates import prompt_template_save
 from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory
+
+# Tests hash passwords with MD5: PBKDF2 costs about half a second per user. The override is
+# enabled for the whole session (before the test database is made, and for users made in
+# fixtures and live-server/browser tests: same process); it sends setting_changed, which clears
+# Django's cached hashers. A test of real hashing overrides PASSWORD_HASHERS back locally.
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config):
+    from django.test import override_settings
+
+    override_settings(PASSWORD_HASHERS=TEST_PASSWORD_HASHERS).enable()
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +40,7 @@ def fresh_cache():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """The tiny random-weight Qwen-Image pipeline, built once per test session."""
-    from rendering.tiny_model import build_tiny_qwen_image
+    from rendering.engine.tiny import build_tiny_qwen_image
 
     return build_tiny_qwen_image(tmp_path_factory.mktemp("models") / "tiny-qwen-image")
 
@@ -56,7 +68,7 @@ def tiny_model(settings, tiny_model_dir):
 @pytest.fixture(scope="session")
 def tiny_edit_model_dir(tmp_path_factory):
     """The tiny random-weight Qwen-Image-Edit pipeline, built once per test session."""
-    from rendering.tiny_model import build_tiny_qwen_image_edit
+    from rendering.engine.tiny import build_tiny_qwen_image_edit
 
     return build_tiny_qwen_image_edit(tmp_path_factory.mktemp("models") / "tiny-qwen-image-edit")
 
@@ -81,7 +93,7 @@ def catalog(db):
     products = [ProductFactory(workspace=workspace) for _ in range(2)]
     for kind in AssetKind.values:
         prompt_template_save(
-            workspace=workspace, name=f"{kind} default", kind=kind,
+            user=None, workspace=workspace, name=f"{kind} default", kind=kind,
             body=f"A {kind} for {{{{ product.name }}}} by {{{{ brand.name }}}}",
         )
     formats = list(Format.objects.filter(workspace=None, key__in=SAMPLE_FORMATS))

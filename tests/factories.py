@@ -6,8 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from brands.models import BrandKit, Membership, Product, Role, Workspace
-from campaigns.models import Campaign
-from rendering.models import AssetKind, PromptTemplate
+from campaigns.models import Campaign, Slot
+from rendering.models import AssetKind, Format, PromptTemplate, RenderJob
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -94,6 +94,36 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Campaign {n}")
 
 
+class SlotFactory(factory.django.DjangoModelFactory):
+    """A campaign slot: a product of the campaign's workspace in one built-in format
+    (``format_key``, or pass ``format=``)."""
+
+    class Meta:
+        model = Slot
+
+    class Params:
+        format_key = "gdn-medium-rectangle"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    product = factory.SubFactory(
+        ProductFactory, workspace=factory.SelfAttribute("..campaign.workspace"))
+    format = factory.LazyAttribute(lambda slot: Format.objects.get(key=slot.format_key))
+
+
+class RenderJobFactory(factory.django.DjangoModelFactory):
+    """A render job (queued unless ``status=``) with an empty recipe, in its slot's workspace
+    when it has a slot."""
+
+    class Meta:
+        model = RenderJob
+
+    slot = None
+    workspace = factory.Maybe(
+        "slot", yes_declaration=factory.SelfAttribute("slot.campaign.workspace"),
+        no_declaration=factory.SubFactory(WorkspaceFactory))
+    recipe = factory.LazyFunction(dict)
+
+
 def asset_make(*, slot=None, author=None, workspace=None, color=(200, 40, 40), size=(64, 48),
                parent=None, **fields):
     """A stored asset (PNG file, thumbnail, a succeeded job by ``author``), as a render makes
@@ -106,7 +136,7 @@ def asset_make(*, slot=None, author=None, workspace=None, color=(200, 40, 40), s
     from django.core.files.storage import default_storage
     from PIL import Image
 
-    from rendering.models import Asset, JobKind, JobStatus, RenderJob
+    from rendering.models import Asset, JobKind, JobStatus
 
     workspace = workspace or slot.campaign.workspace
     buffer = io.BytesIO()
@@ -115,7 +145,7 @@ def asset_make(*, slot=None, author=None, workspace=None, color=(200, 40, 40), s
     key = f"ws/{workspace.pk}/assets/test/{uuid.uuid4().hex}"
     file = default_storage.save(f"{key}.png", ContentFile(content))
     thumb = default_storage.save(f"{key}.thumb.png", ContentFile(content))
-    job = RenderJob.objects.create(
+    job = RenderJobFactory(
         workspace=workspace, slot=slot, created_by=author, status=JobStatus.SUCCEEDED,
         kind=JobKind.EDIT if parent else JobKind.GENERATE, source_asset=parent,
         recipe={"seed": 7, "prompt": "test", "negative_prompt": " ", "steps": 2,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -115,6 +116,29 @@ class CeleryWorker:
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
+    def _task_ids(self, name: str, pattern: str) -> list[str]:
+        return re.findall(pattern.format(name=re.escape(name)),
+                          self.log.read_text(errors="replace"))
+
+    def tasks_succeeded(self, name: str) -> int:
+        """How many ``name`` tasks this worker has run to success (its log says so, -l info)."""
+        return len(self._task_ids(name, r"Task {name}\[([^\]]+)\] succeeded"))
+
+    def tasks_unfinished(self, name: str) -> set[str]:
+        """The ids of ``name`` tasks this worker has received (prefetched ones included) and not
+        yet finished (Celery's trace logs one more line per task: succeeded, raised, ignored,
+        rejected, retry; or the task is discarded as revoked or expired)."""
+        received = set(self._task_ids(name, r"Task {name}\[([^\]]+)\] received"))
+        done = set(self._task_ids(name, r"Task {name}\[([^\]]+)\] (?!received)"))
+        done |= set(self._task_ids(name, r"Discarding revoked task: {name}\[([^\]]+)\]"))
+        return received - done
+
+    def wait_ticks(self, name: str, count: int, *, timeout: float = 60) -> None:
+        """Wait until ``count`` more ``name`` tasks (beat's ticks) have run to success."""
+        before = self.tasks_succeeded(name)
+        wait_for(lambda: self.assert_running() or self.tasks_succeeded(name) >= before + count,
+                 timeout=timeout, interval=0.1, what=f"{count} more {name} runs")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -171,7 +195,8 @@ class SeaweedFS:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
 
     def storage_options(self, **overrides) -> dict:
-        """The STORAGES["default"] OPTIONS that settings.py builds from ADSTUDIO_S3_*."""
+        """The STORAGES["default"] OPTIONS that adstudio/settings/storage.py builds from
+        ADSTUDIO_S3_*."""
         return {
             "bucket_name": self.bucket, "endpoint_url": self.endpoint_url,
             "access_key": self.access_key, "secret_key": self.secret_key,

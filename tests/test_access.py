@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from adstudio.urls import workspace_patterns
 from brands.access import PERMISSIONS, can
-from brands.models import BrandLogo, FeedImport, FeedSource, Invitation, Membership, Role
+from brands.models import (
+    BrandLogo,
+    FeedImport,
+    FeedSource,
+    Invitation,
+    Membership,
+    ProductPhoto,
+    Role,
+)
 from campaigns.models import Campaign
 from rendering.models import Asset, PromptTemplate, RenderJob
 from tests.factories import (
@@ -18,6 +26,8 @@ from tests.factories import (
     MembershipFactory,
     ProductFactory,
     PromptTemplateFactory,
+    RenderJobFactory,
+    SlotFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +38,10 @@ def _objects_of(workspace):
     brand = BrandKitFactory(workspace=workspace)
     product = ProductFactory(workspace=workspace)
     campaign = CampaignFactory(workspace=workspace, brand=brand)
-    job = RenderJob.objects.create(workspace=workspace, recipe={})
+    job = RenderJobFactory(workspace=workspace)
     asset = Asset.objects.create(workspace=workspace, job=job, file="x.png",
                                  thumbnail="x.webp", width=1, height=1, sha256="0", recipe={})
-    from campaigns.models import Slot
-    from rendering.models import Format
-
-    slot = Slot.objects.create(campaign=campaign, product=product,
-                               format=Format.objects.get(key="gdn-medium-rectangle"))
+    slot = SlotFactory(campaign=campaign, product=product)
     return {
         "slot_id": slot.pk,
         "member_id": MembershipFactory(workspace=workspace, role=Role.VIEWER).pk,
@@ -46,6 +52,8 @@ def _objects_of(workspace):
         "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
                                             height=1, sha256="0").pk,
         "product_id": product.pk,
+        "photo_id": ProductPhoto.objects.create(product=product, file="p.png", cutout="c.png",
+                                                width=1, height=1, sha256="0").pk,
         "import_id": FeedImport.objects.create(workspace=workspace, filename="f.csv").pk,
         "template_id": PromptTemplateFactory(workspace=workspace).pk,
         "campaign_id": campaign.pk,
@@ -133,7 +141,7 @@ def test_read_only_roles_cannot_change_anything(client, role):
     product = ProductFactory(workspace=ws, name="Before")
     brand = BrandKitFactory(workspace=ws)
     campaign = CampaignFactory(workspace=ws, brand=brand)
-    job = RenderJob.objects.create(workspace=ws, recipe={}, status="failed")
+    job = RenderJobFactory(workspace=ws, status="failed")
     source = FeedSource.objects.create(workspace=ws, name="Shop",
                                        url="https://shop.example.com/feed.xml")
     feed_import = FeedImport.objects.create(workspace=ws, source=source, filename="f")

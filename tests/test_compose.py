@@ -1,4 +1,4 @@
-"""docker-compose.yml, .env.example, the Dockerfile and settings.py agree with each other."""
+"""docker-compose.yml, .env.example, the Dockerfile and adstudio/settings/ agree with each other."""
 
 import json
 import re
@@ -14,12 +14,13 @@ COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
 # The AdStudio processes: everything built from this repository's Dockerfile.
 APP_SERVICES = {name: s for name, s in SERVICES.items() if "build" in s}
-# Used by docker-compose.yml itself (domains, the database password), never by settings.py.
+# Used by docker-compose.yml itself (domains, the database password), never by adstudio/settings/.
 COMPOSE_ONLY = {"SITE_DOMAIN", "FILES_DOMAIN", "POSTGRES_PASSWORD"}
 
 
 def settings_variables() -> set[str]:
-    source = (ROOT / "adstudio" / "settings.py").read_text()
+    source = "\n".join(path.read_text()
+                        for path in sorted((ROOT / "adstudio" / "settings").glob("*.py")))
     return set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
 
 
@@ -51,7 +52,7 @@ def test_env_example_lists_every_variable_settings_reads():
 
 def test_env_example_lists_nothing_settings_no_longer_reads():
     stale = example_variables() - settings_variables() - COMPOSE_ONLY
-    assert not stale, f"not read by settings.py any more: {sorted(stale)}"
+    assert not stale, f"not read by adstudio/settings/ any more: {sorted(stale)}"
 
 
 @pytest.mark.parametrize("service", sorted(APP_SERVICES))

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from adstudio.csv_formulas import csv_cell_neutralise, csv_writer
 from brands.models import Role
 from campaigns import export, review
 from campaigns.models import Slot
+from core.csv_formulas import csv_cell_neutralise, csv_writer
 from rendering.models import Asset, Format
 from tests.factories import CampaignFactory, MembershipFactory, ProductFactory, asset_make
 

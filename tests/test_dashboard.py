@@ -290,10 +290,11 @@ def test_weekly_schedule_refresh_now_history_and_stale_badge(client, admin, queu
 
 
 def test_editing_a_template_keeps_its_copy_and_shows_copy_errors_on_their_field(client, admin):
-    from rendering.services import prompt_template_save
+    from rendering.templates import prompt_template_save
 
     template = prompt_template_save(
-        workspace=admin.workspace, name="Overlay", kind="banner", body="{{ product.name }}",
+        user=None, workspace=admin.workspace, name="Overlay", kind="banner",
+            body="{{ product.name }}",
         text_mode="overlay", headline="{{ product.name }}", cta="Shop now", show_price=True)
     page = client.get(url("template-edit", admin, template_id=template.pk)).content.decode()
     assert 'value="Shop now"' in page and 'value="overlay" selected' in page

@@ -15,6 +15,9 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", stdout=out)
     assert Product.objects.count() == 3
+    # A real photo (campaigns/sample_photos), cut out once it was added.
+    photo = Product.objects.get(sku="NW-BOTTLE-750").photos.get()
+    assert photo.cutout and photo.cutout_source_sha256 == photo.sha256
     sizes = set(Asset.objects.values_list("width", "height"))
     assert sizes == {(1200, 628), (300, 250), (1080, 1920), (2480, 3508)}
     assert Asset.objects.count() == 12
@@ -34,5 +37,6 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", stdout=again)
     assert "0 renders queued" in again.getvalue()
-    assert "3 unchanged" in again.getvalue()
+    assert "3 unchanged" in again.getvalue() and "0 photos added" in again.getvalue()
+    assert Product.objects.get(sku="NW-BOTTLE-750").photos.count() == 1
     assert Asset.objects.count() == 12 and RenderJob.objects.count() == 12

@@ -20,11 +20,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from adstudio.files import PrivateS3Storage
 from adstudio.orphan_files import orphan_files_sweep, referenced_file_names
 from adstudio.tasks import sweep_orphan_files
 from brands.services import product_photo_add
 from campaigns.models import Slot
+from core.files import PrivateS3Storage
 from rendering.models import Format
 from tests.factories import CampaignFactory, ProductFactory, asset_make
 from tests.services import wait_for
@@ -56,7 +56,8 @@ def stored_rows(db):
     slot = Slot.objects.create(campaign=campaign, product=product,
                                format=Format.objects.get(key="meta-story"))
     asset = asset_make(slot=slot)
-    photo = product_photo_add(product=product, uploaded=SimpleUploadedFile("p.png", png_bytes()))
+    photo = product_photo_add(user=None, product=product,
+                              uploaded=SimpleUploadedFile("p.png", png_bytes()))
     return [asset.file.name, asset.thumbnail.name, photo.file.name]
 
 
@@ -171,7 +172,7 @@ from brands.models import Product
 from brands.services import product_photo_add
 
 with open(sys.argv[2], "rb") as photo:
-    product_photo_add(product=Product.objects.get(pk=int(sys.argv[1])),
+    product_photo_add(user=None, product=Product.objects.get(pk=int(sys.argv[1])),
                       uploaded=SimpleUploadedFile("photo.png", photo.read()))
 """
 
@@ -193,7 +194,8 @@ def test_F15_a_service_killed_mid_write_leaves_no_row_and_a_file_the_sweep_remov
     from brands.models import ProductPhoto
 
     product = ProductFactory()
-    kept = product_photo_add(product=product, uploaded=SimpleUploadedFile("p.png", png_bytes()))
+    kept = product_photo_add(user=None, product=product,
+                             uploaded=SimpleUploadedFile("p.png", png_bytes()))
     noise = Image.frombytes("RGB", (300, 300), os.urandom(300 * 300 * 3))
     noise.save(tmp_path / "photo.png")  # ~270 kB: the half written reaches the disk
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADSTUDIO_", "DJANGO_"))}
@@ -228,7 +230,7 @@ def s3_storage(settings, seaweedfs):
     """The private bucket, under a prefix of this test's own (the bucket is shared)."""
     options = seaweedfs.storage_options(location=f"f15-{uuid.uuid4().hex[:8]}")
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage", "OPTIONS": options}}
+        "BACKEND": "core.files.PrivateS3Storage", "OPTIONS": options}}
     assert isinstance(default_storage, PrivateS3Storage)
     return seaweedfs, options
 
@@ -263,7 +265,7 @@ def test_F15_on_s3_old_orphans_go_referenced_and_young_objects_stay(s3_storage, 
 S3_WRITER = """
 import json, sys, time, django
 django.setup()
-from adstudio.files import PrivateS3Storage
+from core.files import PrivateS3Storage
 
 class Stalls:  # a large file (multipart upload) whose writer is killed after its first part
     closed = False

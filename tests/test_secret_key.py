@@ -14,9 +14,9 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from adstudio.files import file_url
 from adstudio.secret_key import secret_key_read_or_create
 from brands.models import Role
+from core.files import file_url
 from tests.factories import CampaignFactory, MembershipFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ def test_P11_links_signed_with_the_old_published_key_are_refused(client, db, set
     name = default_storage.save("ws/1/tests/p11.txt", ContentFile(b"private"))
     assert client.get(file_url(name)).status_code == 200  # a link the install signed works
     forged_file = signing.dumps({"k": name, "e": int(time.time()) + 300, "f": None},
-                                key=OLD_PUBLISHED_KEY, salt="adstudio.files", compress=True)
+                                key=OLD_PUBLISHED_KEY, salt="core.files", compress=True)
     assert client.get(f"/files/{forged_file}").status_code == 403
 
     member = MembershipFactory(role=Role.ADMIN)

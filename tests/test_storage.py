@@ -19,10 +19,10 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from adstudio.files import PrivateS3Storage, file_url
 from campaigns.services import campaign_create, campaign_generate
+from core.files import PrivateS3Storage, file_url
+from rendering.jobs.run import render_next
 from rendering.models import Asset, JobStatus, RenderJob
-from rendering.services import render_next
 from tests.factories import PASSWORD, MembershipFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def s3_storage(settings, seaweedfs):
     """The default storage is the private bucket on SeaweedFS, as ADSTUDIO_S3_BUCKET makes it."""
     settings.ADSTUDIO_FILE_URL_SECONDS = 300
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage", "OPTIONS": seaweedfs.storage_options()}}
+        "BACKEND": "core.files.PrivateS3Storage", "OPTIONS": seaweedfs.storage_options()}}
     assert isinstance(default_storage, PrivateS3Storage)
     return seaweedfs
 
@@ -119,7 +119,7 @@ def test_P5_stored_objects_get_no_public_acl(s3_storage):
 def test_presigned_urls_name_the_public_endpoint_browsers_use(settings, seaweedfs):
     public = seaweedfs.endpoint_url.replace("127.0.0.1", "localhost")
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage",
+        "BACKEND": "core.files.PrivateS3Storage",
         "OPTIONS": seaweedfs.storage_options(public_endpoint_url=public)}}
     name = stored(b"via the public address")
     url = file_url(name)
@@ -133,11 +133,11 @@ def test_presigned_urls_name_the_public_endpoint_browsers_use(settings, seaweedf
 def test_storage_faults_are_oserrors_and_the_health_check_names_them(client, settings,
                                                                        seaweedfs):
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage", "OPTIONS": seaweedfs.storage_options()}}
+        "BACKEND": "core.files.PrivateS3Storage", "OPTIONS": seaweedfs.storage_options()}}
     healthy = client.get(reverse("healthz"))
     assert healthy.status_code == 200 and healthy.json()["storage"] == "ok"
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage",
+        "BACKEND": "core.files.PrivateS3Storage",
         "OPTIONS": seaweedfs.storage_options(secret_key="not-the-secret")}}
     with pytest.raises(OSError, match="object storage failed"):
         stored(b"refused")
@@ -151,7 +151,7 @@ def test_settings_switch_to_the_private_bucket_when_ADSTUDIO_S3_BUCKET_is_set(se
         "import django; django.setup()\n"
         "from django.core.files.base import ContentFile\n"
         "from django.core.files.storage import default_storage\n"
-        "from adstudio.files import file_url\n"
+        "from core.files import file_url\n"
         "name = default_storage.save('settings/hello.txt', ContentFile(b'from settings'))\n"
         "print(type(default_storage._wrapped).__name__, file_url(name))\n"
     )
@@ -208,7 +208,7 @@ def test_a_render_is_stored_in_the_bucket_and_served_by_a_presigned_link(
 def test_F13_a_render_whose_bucket_refuses_the_write_is_queued_again(settings, seaweedfs,
                                                                      queued_job):
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "adstudio.files.PrivateS3Storage",
+        "BACKEND": "core.files.PrivateS3Storage",
         "OPTIONS": seaweedfs.storage_options(secret_key="not-the-secret")}}
     assert render_next() == []
     job = RenderJob.objects.get(pk=queued_job.pk)

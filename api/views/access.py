@@ -8,14 +8,26 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.models import ApiToken, WebhookEndpoint
+from api.scoping import WorkspaceScoped, api_can
+from api.serializers.access import (
+    ApiTokenSerializer,
+    InvitationSentSerializer,
+    InvitationSerializer,
+    MemberInviteSerializer,
+    MemberSerializer,
+    NewApiTokenSerializer,
+    NotificationSettingsSerializer,
+)
+from api.serializers.webhooks import (
+    NewWebhookEndpointSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointSerializer,
+)
+from api.tokens import api_token_create, api_token_revoke, api_tokens_manageable, role_within
+from api.webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_update
 from brands import invitations, members
 from brands.models import Invitation, Membership
-
-from .. import serializers as s
-from ..models import ApiToken, WebhookEndpoint
-from ..scoping import WorkspaceScoped, api_can
-from ..tokens import api_token_create, api_token_revoke, api_tokens_manageable, role_within
-from ..webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_update
 
 
 @extend_schema_view(
@@ -23,11 +35,11 @@ from ..webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook
                                "for everyone else"),
     retrieve=extend_schema(summary="An API token (admins: any of the workspace)"),
     create=extend_schema(summary="Create an API token; the token is shown only in this answer",
-                         responses={201: s.NewApiTokenSerializer}),
+                         responses={201: NewApiTokenSerializer}),
 )
 class ApiTokenViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       mixins.CreateModelMixin, viewsets.GenericViewSet):
-    serializer_class = s.ApiTokenSerializer
+    serializer_class = ApiTokenSerializer
     lookup_url_kwarg = "token_id"
 
     def get_queryset(self):
@@ -50,13 +62,13 @@ class ApiTokenViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
                     "cannot do more."]})
         new = api_token_create(membership=self.membership, name=data["name"], role=role,
                                expires_at=data.get("expires_at"))
-        body = s.NewApiTokenSerializer(new.token).data
+        body = NewApiTokenSerializer(new.token).data
         body["token"] = new.secret
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a token: it stops working at once (admins: any token of "
                            "the workspace)", request=None,
-                   responses={200: s.ApiTokenSerializer})
+                   responses={200: ApiTokenSerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request, *args, **kwargs):
         token = api_token_revoke(token=self.get_object(), user=request.user)
@@ -67,13 +79,13 @@ class ApiTokenViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
     list=extend_schema(summary="Webhook endpoints (admin)"),
     retrieve=extend_schema(summary="A webhook endpoint (admin)"),
     create=extend_schema(summary="Add a webhook endpoint; its signing secret is shown only in "
-                                 "this answer", responses={201: s.NewWebhookEndpointSerializer}),
+                                 "this answer", responses={201: NewWebhookEndpointSerializer}),
     partial_update=extend_schema(summary="Change an endpoint's URL, events or active flag"),
     destroy=extend_schema(summary="Remove a webhook endpoint and its delivery log"),
 )
 class WebhookEndpointViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                              mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    serializer_class = s.WebhookEndpointSerializer
+    serializer_class = WebhookEndpointSerializer
     lookup_url_kwarg = "webhook_id"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     actions = dict.fromkeys(("list", "retrieve", "create", "partial_update", "destroy",
@@ -87,7 +99,7 @@ class WebhookEndpointViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retr
         serializer.is_valid(raise_exception=True)
         endpoint = webhook_endpoint_create(workspace=self.workspace, user=request.user,
                                            **serializer.validated_data)
-        return Response(s.NewWebhookEndpointSerializer(endpoint).data,
+        return Response(NewWebhookEndpointSerializer(endpoint).data,
                         status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -102,20 +114,20 @@ class WebhookEndpointViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retr
         webhook_endpoint_delete(endpoint=instance, user=self.request.user)
 
     @extend_schema(summary="The endpoint's delivery log, newest first",
-                   responses={200: s.WebhookDeliverySerializer(many=True)})
+                   responses={200: WebhookDeliverySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def deliveries(self, request, *args, **kwargs):
         endpoint = self.get_object()
         page = self.paginate_queryset(endpoint.deliveries.all())
-        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
 
 @extend_schema_view(
     list=extend_schema(summary="Members of the workspace and their roles"),
     retrieve=extend_schema(summary="A member"),
     create=extend_schema(summary="Invite someone by email (admin; same as POST invitations/)",
-                         request=s.MemberInviteSerializer,
-                         responses={202: s.InvitationSentSerializer}),
+                         request=MemberInviteSerializer,
+                         responses={202: InvitationSentSerializer}),
     partial_update=extend_schema(summary="Change a member's role (admin; one admin stays; "
                                          "revokes their tokens that could do more)"),
     destroy=extend_schema(summary="Remove a member (admin; never the last admin); their API "
@@ -123,7 +135,7 @@ class WebhookEndpointViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retr
 )
 class MemberViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    serializer_class = s.MemberSerializer
+    serializer_class = MemberSerializer
     lookup_url_kwarg = "member_id"
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     actions = dict.fromkeys(("create", "partial_update", "destroy"), "member.manage")
@@ -148,27 +160,27 @@ class MemberViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModel
         members.membership_remove(membership=instance, actor=self.request.user)
 
     @extend_schema(methods=["GET"], summary="Your own email notification settings",
-                   responses={200: s.NotificationSettingsSerializer})
+                   responses={200: NotificationSettingsSerializer})
     @extend_schema(methods=["PUT"], summary="Choose which emails you get",
-                   request=s.NotificationSettingsSerializer,
-                   responses={200: s.NotificationSettingsSerializer})
+                   request=NotificationSettingsSerializer,
+                   responses={200: NotificationSettingsSerializer})
     @action(detail=False, methods=["get", "put"], url_path="me/notifications")
     def notifications(self, request, *args, **kwargs):
         mine = self.membership
         if request.method == "PUT":
-            params = s.NotificationSettingsSerializer(data=request.data)
+            params = NotificationSettingsSerializer(data=request.data)
             params.is_valid(raise_exception=True)
             mine = members.membership_notifications_save(
                 membership=mine,
                 review_waiting=params.validated_data.get("notify_review_waiting",
                                                          mine.notify_review_waiting),
                 reviewed=params.validated_data.get("notify_reviewed", mine.notify_reviewed))
-        return Response(s.NotificationSettingsSerializer(mine).data)
+        return Response(NotificationSettingsSerializer(mine).data)
 
 
 def _invite(membership: Membership, request) -> Response:
     """202 with the same body whoever the address belongs to (P10)."""
-    params = s.MemberInviteSerializer(data=request.data)
+    params = MemberInviteSerializer(data=request.data)
     params.is_valid(raise_exception=True)
     message = invitations.member_invite(membership=membership, **params.validated_data)
     email = invitations.email_normalise(params.validated_data["email"])
@@ -181,12 +193,12 @@ def _invite(membership: Membership, request) -> Response:
                                "resent or revoked)"),
     retrieve=extend_schema(summary="A pending invitation (admin)"),
     create=extend_schema(summary="Invite someone by email; the answer is the same whoever the "
-                                 "address belongs to", request=s.MemberInviteSerializer,
-                         responses={202: s.InvitationSentSerializer}),
+                                 "address belongs to", request=MemberInviteSerializer,
+                         responses={202: InvitationSentSerializer}),
 )
 class InvitationViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
-    serializer_class = s.InvitationSerializer
+    serializer_class = InvitationSerializer
     lookup_url_kwarg = "invitation_id"
     actions = dict.fromkeys(("list", "retrieve", "create", "revoke", "resend"),
                             "member.manage")
@@ -200,7 +212,7 @@ class InvitationViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveM
         return _invite(self.membership, request)
 
     @extend_schema(summary="Withdraw a pending invitation: its link stops working",
-                   request=None, responses={200: s.InvitationSerializer})
+                   request=None, responses={200: InvitationSerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request, *args, **kwargs):
         revoked = invitations.invitation_revoke(membership=self.membership,
@@ -208,7 +220,7 @@ class InvitationViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveM
         return Response(self.get_serializer(revoked).data)
 
     @extend_schema(summary="Send a pending invitation again with a new link and expiry",
-                   request=None, responses={202: s.InvitationSentSerializer})
+                   request=None, responses={202: InvitationSentSerializer})
     @action(detail=True, methods=["post"])
     def resend(self, request, *args, **kwargs):
         invitation = self.get_object()

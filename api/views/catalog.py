@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -15,18 +16,33 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from adstudio.files import file_redirect
+from api.filters import choice_parameter, query_choice, query_text, text_parameter
+from api.scoping import WorkspaceScoped
+from api.serializers.catalog import (
+    BrandFontSerializer,
+    BrandKitSerializer,
+    BrandLogoSerializer,
+    ComposedPromptSerializer,
+    FontUploadSerializer,
+    FormatSerializer,
+    LogoUploadSerializer,
+    PhotoUploadSerializer,
+    PreviewInputSerializer,
+    ProductInputSerializer,
+    ProductPhotoSerializer,
+    ProductSerializer,
+    PromptTemplateSerializer,
+    UnsavedPreviewInputSerializer,
+)
+from api.serializers.feeds import FeedImportSerializer, FeedUploadSerializer
 from brands import feed_sources
 from brands import services as brand_services
-from brands.models import BrandKit, BrandLogo, Product
+from brands.models import BrandKit, BrandLogo, Product, ProductPhoto
 from brands.product_fields import ProductFieldErrors, clean_product_data
-from rendering import services as rendering_services
+from core.files import file_redirect
+from rendering import templates as rendering_templates
+from rendering.compose.prompts import compose_prompt, prompt_preview
 from rendering.models import AssetKind, Format, PromptTemplate
-from rendering.prompts import compose_prompt, prompt_preview
-
-from .. import serializers as s
-from ..filters import choice_parameter, query_choice, query_text, text_parameter
-from ..scoping import WorkspaceScoped
 
 UPLOAD_PARSERS = [MultiPartParser]  # a file needs multipart/form-data; nothing else parses
 FILE_REDIRECT = OpenApiResponse(
@@ -54,7 +70,7 @@ def _save_brand(**fields):
 )
 class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
-    serializer_class = s.BrandKitSerializer
+    serializer_class = BrandKitSerializer
     lookup_url_kwarg = "brand_id"
     actions = {"create": "brand.edit", "update": "brand.edit", "partial_update": "brand.edit",
                "destroy": "brand.edit", "fonts": "brand.edit", "logos": "brand.edit"}
@@ -66,7 +82,8 @@ class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        brand = _save_brand(workspace=self.workspace, **serializer.validated_data)
+        brand = _save_brand(workspace=self.workspace, user=request.user,
+                            **serializer.validated_data)
         return Response(self.get_serializer(brand).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -74,7 +91,8 @@ class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
         serializer = self.get_serializer(brand, data=request.data,
                                          partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        brand = _save_brand(workspace=self.workspace, brand=brand, **serializer.validated_data)
+        brand = _save_brand(workspace=self.workspace, user=request.user, brand=brand,
+                            **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=brand.pk)).data)
 
     def partial_update(self, request, *args, **kwargs):
@@ -95,25 +113,27 @@ class BrandKitViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
         return file_redirect(logo.file.name, filename=f"logo-{logo.pk}.{extension}")
 
     @extend_schema(summary="Upload a font (TTF/OTF, checked with fontTools)",
-                   request=s.FontUploadSerializer, responses={201: s.BrandFontSerializer})
+                   request=FontUploadSerializer, responses={201: BrandFontSerializer})
     @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
     def fonts(self, request, *args, **kwargs):
         brand = self.get_object()
-        upload = s.FontUploadSerializer(data=request.data)
+        upload = FontUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        font = brand_services.brand_font_add(brand=brand, uploaded=upload.validated_data["file"])
-        return Response(s.BrandFontSerializer(font).data, status=status.HTTP_201_CREATED)
+        font = brand_services.brand_font_add(brand=brand, user=request.user,
+                                             uploaded=upload.validated_data["file"])
+        return Response(BrandFontSerializer(font).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Upload a logo (PNG/WebP with transparency)",
-                   request=s.LogoUploadSerializer, responses={201: s.BrandLogoSerializer})
+                   request=LogoUploadSerializer, responses={201: BrandLogoSerializer})
     @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
     def logos(self, request, *args, **kwargs):
         brand = self.get_object()
-        upload = s.LogoUploadSerializer(data=request.data)
+        upload = LogoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        logo = brand_services.brand_logo_add(brand=brand, uploaded=upload.validated_data["file"],
+        logo = brand_services.brand_logo_add(brand=brand, user=request.user,
+                                             uploaded=upload.validated_data["file"],
                                              name=upload.validated_data.get("name", ""))
-        return Response(s.BrandLogoSerializer(logo).data, status=status.HTTP_201_CREATED)
+        return Response(BrandLogoSerializer(logo).data, status=status.HTTP_201_CREATED)
 
 
 def _product_data(raw: dict):
@@ -130,17 +150,17 @@ def _product_data(raw: dict):
         text_parameter("currency", "ISO 4217 code", max_length=3),
     ]),
     retrieve=extend_schema(summary="A product"),
-    create=extend_schema(summary="Create a product", request=s.ProductInputSerializer,
-                         responses={201: s.ProductSerializer}),
+    create=extend_schema(summary="Create a product", request=ProductInputSerializer,
+                         responses={201: ProductSerializer}),
     partial_update=extend_schema(summary="Change a product (the fields sent)",
-                                 request=s.ProductInputSerializer,
-                                 responses={200: s.ProductSerializer}),
+                                 request=ProductInputSerializer,
+                                 responses={200: ProductSerializer}),
     destroy=extend_schema(summary="Delete a product with its photos and its campaign slots",
                           description="Refused (400) while a campaign has assets of it."),
 )
 class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      viewsets.GenericViewSet):
-    serializer_class = s.ProductSerializer
+    serializer_class = ProductSerializer
     lookup_url_kwarg = "product_id"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     actions = {"create": "product.edit", "partial_update": "product.edit",
@@ -160,42 +180,70 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
         return products
 
     def create(self, request, *args, **kwargs):
-        raw = s.ProductInputSerializer(data=request.data)
+        raw = ProductInputSerializer(data=request.data)
         raw.is_valid(raise_exception=True)
         data = _product_data(raw.validated_data)
         if Product.objects.filter(workspace=self.workspace, sku=data.sku).exists():
             raise ValidationError({"sku": [f"A product with SKU {data.sku} already exists."]})
-        product = brand_services.product_save(workspace=self.workspace, data=data)
-        return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+        product = brand_services.product_save(workspace=self.workspace, user=request.user,
+                                              data=data)
+        return Response(self.get_serializer(product).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         product = self.get_object()
-        raw = s.ProductInputSerializer(data=request.data, partial=True)
+        raw = ProductInputSerializer(data=request.data, partial=True)
         raw.is_valid(raise_exception=True)
-        current = {field: getattr(product, field) for field in s.ProductInputSerializer().fields}
+        current = {field: getattr(product, field) for field in ProductInputSerializer().fields}
         current["price"] = str(current["price"])
         data = _product_data({**current, **raw.validated_data})
         if data.sku != product.sku and Product.objects.filter(
                 workspace=self.workspace, sku=data.sku).exists():
             raise ValidationError({"sku": [f"A product with SKU {data.sku} already exists."]})
-        product = brand_services.product_save(workspace=self.workspace, product=product,
-                                              data=data)
-        return Response(s.ProductSerializer(product).data)
+        product = brand_services.product_save(workspace=self.workspace, user=request.user,
+                                              product=product, data=data)
+        return Response(self.get_serializer(product).data)
 
     def destroy(self, request, *args, **kwargs):
         brand_services.product_delete(product=self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="Upload a product photo", request=s.PhotoUploadSerializer,
-                   responses={201: s.ProductPhotoSerializer})
+    @extend_schema(summary="Upload a product photo", request=PhotoUploadSerializer,
+                   description="Its cut-out is made in the background: `cutout_url` is null "
+                               "until it is.",
+                   responses={201: ProductPhotoSerializer})
     @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
     def photos(self, request, *args, **kwargs):
         product = self.get_object()
-        upload = s.PhotoUploadSerializer(data=request.data)
+        upload = PhotoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        photo = brand_services.product_photo_add(product=product,
+        photo = brand_services.product_photo_add(product=product, user=request.user,
                                                  uploaded=upload.validated_data["file"])
-        return Response(s.ProductPhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+        return Response(ProductPhotoSerializer(photo, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    def _photo(self, photo_id: int) -> ProductPhoto:
+        product = self.get_object()  # the workspace and permission checks come first
+        return get_object_or_404(ProductPhoto, pk=photo_id, product=product)
+
+    @extend_schema(summary="Download a product photo: a redirect to a signed link that expires",
+                   responses={302: FILE_REDIRECT})
+    @action(detail=True, methods=["get"], url_path="photos/<id:photo_id>/file",
+            url_name="photo-file")
+    def photo_file(self, request, *args, photo_id: int, **kwargs):
+        photo = self._photo(photo_id)
+        extension = photo.file.name.rsplit(".", 1)[-1]
+        return file_redirect(photo.file.name, filename=f"photo-{photo.pk}.{extension}")
+
+    @extend_schema(summary="Download a photo's cut-out (RGBA PNG): a redirect to a signed link",
+                   description="404 while the photo has no cut-out.",
+                   responses={302: FILE_REDIRECT})
+    @action(detail=True, methods=["get"], url_path="photos/<id:photo_id>/cutout",
+            url_name="photo-cutout")
+    def photo_cutout(self, request, *args, photo_id: int, **kwargs):
+        photo = self._photo(photo_id)
+        if not photo.cutout:
+            raise Http404("This photo has no cut-out yet.")
+        return file_redirect(photo.cutout.name, filename=f"cutout-{photo.pk}.png")
 
     @extend_schema(
         summary="Import a CSV feed (Merchant Center columns) as a job; returns the import",
@@ -204,17 +252,17 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
                     "cancelled. Creates or updates products by SKU. Good rows are kept; "
                     "`errors` lists every rejected row and why. `fatal_error` is set when "
                     "the file could not be read at all.",
-        request=s.FeedUploadSerializer, responses={202: s.FeedImportSerializer})
+        request=FeedUploadSerializer, responses={202: FeedImportSerializer})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=UPLOAD_PARSERS)
     def feed_import(self, request, *args, **kwargs):
-        upload = s.FeedUploadSerializer(data=request.data)
+        upload = FeedUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         uploaded = upload.validated_data["file"]
         if not uploaded.name.lower().endswith((".csv", ".tsv", ".txt")):
             raise ValidationError({"file": ["Upload a .csv file (Merchant Center column names)."]})
         report = feed_sources.feed_upload_import(workspace=self.workspace, user=request.user,
                                                  uploaded=uploaded)
-        return Response(s.FeedImportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
+        return Response(FeedImportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(
@@ -229,7 +277,7 @@ class ProductViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMode
 )
 class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                             viewsets.GenericViewSet):
-    serializer_class = s.PromptTemplateSerializer
+    serializer_class = PromptTemplateSerializer
     lookup_url_kwarg = "template_id"
     actions = {"create": "template.edit", "update": "template.edit",
                "partial_update": "template.edit", "destroy": "template.edit"}
@@ -250,8 +298,8 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
                                               template.negative_prompt if template else ""),
                   "brand": data.get("brand", template and template.brand)}
         try:
-            return rendering_services.prompt_template_save(
-                workspace=self.workspace, template=template, **values)
+            return rendering_templates.prompt_template_save(
+                workspace=self.workspace, user=self.request.user, template=template, **values)
         except ValidationError as exc:
             raise ValidationError({"body": exc.messages}) from exc
 
@@ -272,33 +320,33 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
         return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        rendering_services.prompt_template_delete(template=self.get_object(), user=request.user)
+        rendering_templates.prompt_template_delete(template=self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="The exact prompt this template gives for a product",
-                   request=s.PreviewInputSerializer, responses={200: s.ComposedPromptSerializer})
+                   request=PreviewInputSerializer, responses={200: ComposedPromptSerializer})
     @action(detail=True, methods=["post"])
     def preview(self, request, *args, **kwargs):
         template = self.get_object()
-        params = s.PreviewInputSerializer(data=request.data, context=self.get_serializer_context())
+        params = PreviewInputSerializer(data=request.data, context=self.get_serializer_context())
         params.is_valid(raise_exception=True)
         composed = compose_prompt(template=template, **params.validated_data)
-        return Response(s.ComposedPromptSerializer(composed).data)
+        return Response(ComposedPromptSerializer(composed).data)
 
     @extend_schema(summary="Preview an unsaved template body for a product",
                    operation_id="templates_preview_unsaved",
-                   request=s.UnsavedPreviewInputSerializer,
-                   responses={200: s.ComposedPromptSerializer})
+                   request=UnsavedPreviewInputSerializer,
+                   responses={200: ComposedPromptSerializer})
     @action(detail=False, methods=["post"], url_path="preview")
     def preview_unsaved(self, request, *args, **kwargs):
-        params = s.UnsavedPreviewInputSerializer(data=request.data,
+        params = UnsavedPreviewInputSerializer(data=request.data,
                                                  context=self.get_serializer_context())
         params.is_valid(raise_exception=True)
         try:
             composed = prompt_preview(workspace=self.workspace, **params.validated_data)
         except ValidationError as exc:
             raise ValidationError({"body": exc.messages}) from exc
-        return Response(s.ComposedPromptSerializer(composed).data)
+        return Response(ComposedPromptSerializer(composed).data)
 
 
 @extend_schema_view(
@@ -308,7 +356,7 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
 )
 class FormatViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     viewsets.GenericViewSet):
-    serializer_class = s.FormatSerializer
+    serializer_class = FormatSerializer
     lookup_url_kwarg = "format_id"
     actions = {"create": "campaign.edit"}
 
@@ -319,8 +367,8 @@ class FormatViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModel
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fmt = rendering_services.format_create(
-            workspace=self.workspace, name=data["name"], width=data["width"],
+        fmt = rendering_templates.format_create(
+            workspace=self.workspace, user=request.user, name=data["name"], width=data["width"],
             height=data["height"], kind=data["kind"], channel=data.get("channel") or "Custom")
         return Response(self.get_serializer(fmt).data, status=status.HTTP_201_CREATED)
 

@@ -7,18 +7,17 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.scoping import WorkspaceScoped
+from api.serializers.feeds import FeedImportSerializer, FeedSourceSerializer
 from brands import feed_sources
 from brands.feed_jobs import feed_import_cancel
 from brands.models import FeedImport, FeedSource
-
-from .. import serializers as s
-from ..scoping import WorkspaceScoped
 
 
 @extend_schema_view(list=extend_schema(summary="Feed imports with their progress, newest first"),
                     retrieve=extend_schema(summary="One feed import: status, progress, report"))
 class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.FeedImportSerializer
+    serializer_class = FeedImportSerializer
     lookup_url_kwarg = "import_id"
     actions = {"cancel": "product.import"}
 
@@ -26,11 +25,11 @@ class FeedImportViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
         return FeedImport.objects.filter(workspace=self.workspace)
 
     @extend_schema(summary="Cancel an import: a queued one never starts, a running one stops "
-                           "within a batch", request=None, responses={200: s.FeedImportSerializer})
+                           "within a batch", request=None, responses={200: FeedImportSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
         feed_import = feed_import_cancel(feed_import=self.get_object())
-        return Response(s.FeedImportSerializer(feed_import).data)
+        return Response(FeedImportSerializer(feed_import).data)
 
 
 _SOURCE_FIELDS = ("name", "url", "format", "full_feed", "auth", "auth_username",
@@ -47,7 +46,7 @@ _SOURCE_FIELDS = ("name", "url", "format", "full_feed", "auth", "auth_username",
 )
 class FeedSourceViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
-    serializer_class = s.FeedSourceSerializer
+    serializer_class = FeedSourceSerializer
     lookup_url_kwarg = "source_id"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     actions = {"create": "product.import", "partial_update": "product.import",
@@ -79,16 +78,16 @@ class FeedSourceViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(summary="Run the feed now: queues an import (or returns the one already "
                            "queued or running)", request=None,
-                   responses={202: s.FeedImportSerializer})
+                   responses={202: FeedImportSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request, *args, **kwargs):
         feed_import = feed_sources.feed_source_run(source=self.get_object(), user=request.user)
-        return Response(s.FeedImportSerializer(feed_import).data,
+        return Response(FeedImportSerializer(feed_import).data,
                         status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="This feed's imports with their progress, newest first",
-                   responses={200: s.FeedImportSerializer(many=True)})
+                   responses={200: FeedImportSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def imports(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_object().imports.all())
-        return self.get_paginated_response(s.FeedImportSerializer(page, many=True).data)
+        return self.get_paginated_response(FeedImportSerializer(page, many=True).data)

@@ -17,6 +17,7 @@ from brands.models import (
     Invitation,
     Membership,
     Product,
+    ProductPhoto,
     Role,
 )
 from campaigns.models import Campaign
@@ -47,11 +48,14 @@ def _objects_of(workspace) -> dict:
     job = RenderJob.objects.create(workspace=workspace, recipe={}, status="failed")
     asset = Asset.objects.create(workspace=workspace, job=job, file="x.png", thumbnail="x.webp",
                                  width=1, height=1, sha256="0", recipe={})
+    product = ProductFactory(workspace=workspace)
     return {
         "brand_id": brand.pk,
         "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
                                             height=1, sha256="0").pk,
-        "product_id": ProductFactory(workspace=workspace).pk,
+        "product_id": product.pk,
+        "photo_id": ProductPhoto.objects.create(product=product, file="p.png", cutout="c.png",
+                                                width=1, height=1, sha256="0").pk,
         "import_id": FeedImport.objects.create(workspace=workspace, filename="f.csv").pk,
         "source_id": FeedSource.objects.create(workspace=workspace, name="Shop",
                                                url="https://shop.example.com/feed.xml").pk,

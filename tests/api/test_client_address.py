@@ -5,7 +5,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from adstudio.addresses import client_address
+from core.addresses import client_address
 from tests.factories import PASSWORD, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db

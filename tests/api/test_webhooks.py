@@ -17,9 +17,10 @@ from api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from api.tasks import deliver_webhook
 from api.webhooks import retry_countdown, webhook_emit
 from brands.models import Role
-from campaigns.refresh import campaign_refresh
+from campaigns.refresh_run import campaign_refresh
 from campaigns.services import campaign_create
-from rendering.jobs import Claim, job_claim_next, job_fail, jobs_reconcile
+from rendering.jobs.reconcile import jobs_reconcile
+from rendering.jobs.states import Claim, job_claim_next, job_fail
 from rendering.models import RenderJob
 from tests.factories import UserFactory
 

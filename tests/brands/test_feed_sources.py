@@ -204,9 +204,9 @@ def test_feed_attributes_are_template_fields_and_their_changes_make_assets_stale
         catalog, tiny_model):
     from campaigns.services import campaign_create, campaign_generate
     from campaigns.staleness import assets_flag_stale_for_products
+    from rendering.compose.prompts import compose_prompt, validate_template_body
     from rendering.models import Asset
-    from rendering.prompts import compose_prompt, validate_template_body
-    from rendering.services import prompt_template_save
+    from rendering.templates import prompt_template_save
 
     workspace, brand, products, formats = catalog
     product = products[0]
@@ -216,7 +216,8 @@ def test_feed_attributes_are_template_fields_and_their_changes_make_assets_stale
     product.refresh_from_db()
     body = ("{{ product.name }} by {{ product.brand_name }}, now {{ product.sale_price }}, "
             "{{ product.extra.color }} {{ product.extra.size }}{{ product.extra.missing }}")
-    template = prompt_template_save(workspace=workspace, name="Feed", kind="banner", body=body)
+    template = prompt_template_save(user=None, workspace=workspace, name="Feed", kind="banner",
+                                    body=body)
     prompt = compose_prompt(template=template, brand=brand, product=product, format=formats[0])
     assert f"{product.name} by Acme, now 2.50, blue S, M" in prompt.prompt
     with pytest.raises(ValidationError) as refused:
@@ -228,7 +229,7 @@ def test_feed_attributes_are_template_fields_and_their_changes_make_assets_stale
                                products=[product], formats=formats[:1])
     [job] = campaign_generate(campaign=campaign, user=None).jobs
     assert job.recipe["product"]["fields"]["sale_price"] == "2.50"
-    from rendering.services import render_next
+    from rendering.jobs.run import render_next
 
     [asset] = render_next()
     Product.objects.filter(pk=product.pk).update(availability=Availability.OUT_OF_STOCK)

@@ -12,17 +12,17 @@ pytestmark = pytest.mark.django_db
 
 def test_brand_kit_version_goes_up_only_when_something_changed():
     brand = BrandKitFactory()
-    same = brand_kit_save(workspace=brand.workspace, brand=brand, name=brand.name,
+    same = brand_kit_save(user=None, workspace=brand.workspace, brand=brand, name=brand.name,
                           palette=brand.palette)
     assert same.version == 1
-    changed = brand_kit_save(workspace=brand.workspace, brand=brand, tone="Bold")
+    changed = brand_kit_save(user=None, workspace=brand.workspace, brand=brand, tone="Bold")
     assert (changed.version, changed.tone) == (2, "Bold")
 
 
 def test_B9_invalid_palette_changes_nothing():
     brand = BrandKitFactory()
     with pytest.raises(ValidationError, match="not a hex color"):
-        brand_kit_save(workspace=brand.workspace, brand=brand,
+        brand_kit_save(user=None, workspace=brand.workspace, brand=brand,
                        palette=[{"role": "primary", "name": "X", "hex": "#GGGGGG"}])
     brand.refresh_from_db()
     assert brand.version == 1 and brand.palette[0]["hex"] == "#0A4F8C"
@@ -32,7 +32,7 @@ def test_brand_kit_of_another_workspace_cannot_be_updated():
     brand = BrandKitFactory()
     other = BrandKitFactory()
     with pytest.raises(type(brand).DoesNotExist):
-        brand_kit_save(workspace=other.workspace, brand=brand, tone="Hijacked")
+        brand_kit_save(user=None, workspace=other.workspace, brand=brand, tone="Hijacked")
 
 
 def test_product_version_goes_up_on_a_price_change():
@@ -40,7 +40,7 @@ def test_product_version_goes_up_on_a_price_change():
     data = clean_product_data({"sku": product.sku, "name": product.name,
                                "slogan": product.slogan, "price": "9.99", "currency": "USD",
                                "features": product.features})
-    updated = product_save(workspace=product.workspace, product=product, data=data)
+    updated = product_save(user=None, workspace=product.workspace, product=product, data=data)
     assert (updated.version, updated.price) == (2, Decimal("9.99"))
 
 
@@ -95,13 +95,15 @@ def test_deleting_a_brand_kit_removes_its_logo_files_after_commit(
     from tests.factories import UserFactory
 
     brand = BrandKitFactory()
-    logo = brand_logo_add(brand=brand, uploaded=SimpleUploadedFile(
+    logo = brand_logo_add(user=None, brand=brand, uploaded=SimpleUploadedFile(
         "logo.png", png(transparent_logo())))
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         brand_kit_delete(brand=brand, user=user)
     assert not BrandKit.objects.exists() and not _stored(logo.file.name)
-    event = AuditEvent.objects.get()
+    assert list(AuditEvent.objects.order_by("id").values_list("verb", flat=True)) == [
+        "brand_logo.created", "brand.deleted"]
+    event = AuditEvent.objects.get(verb="brand.deleted")
     assert (event.verb, event.object_id, event.actor) == ("brand.deleted", brand.pk, user)
     assert event.data["name"] == brand.name
 
@@ -133,7 +135,7 @@ def test_deleting_a_product_removes_its_slots_and_photo_files_after_commit(
     from tests.factories import CampaignFactory
 
     product = ProductFactory()
-    photo = product_photo_add(product=product, uploaded=SimpleUploadedFile(
+    photo = product_photo_add(user=None, product=product, uploaded=SimpleUploadedFile(
         "photo.png", png(transparent_logo())))
     campaign = CampaignFactory(workspace=product.workspace)
     slot = _slot(campaign, product)
@@ -143,7 +145,8 @@ def test_deleting_a_product_removes_its_slots_and_photo_files_after_commit(
     assert not Product.objects.exists() and not ProductPhoto.objects.exists()
     assert not Slot.objects.exists() and not RenderJob.objects.exists()
     assert not campaign.products.exists() and not _stored(photo.file.name)
-    assert AuditEvent.objects.get().verb == "product.deleted"
+    assert list(AuditEvent.objects.order_by("id").values_list("verb", flat=True)) == [
+        "product_photo.created", "product.deleted"]
 
 
 def test_a_failed_deletion_keeps_the_files(django_capture_on_commit_callbacks):
@@ -155,7 +158,7 @@ def test_a_failed_deletion_keeps_the_files(django_capture_on_commit_callbacks):
     from tests.factories import CampaignFactory, asset_make
 
     product = ProductFactory()
-    photo = product_photo_add(product=product, uploaded=SimpleUploadedFile(
+    photo = product_photo_add(user=None, product=product, uploaded=SimpleUploadedFile(
         "photo.png", png(transparent_logo())))
     asset_make(slot=_slot(CampaignFactory(workspace=product.workspace), product))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):

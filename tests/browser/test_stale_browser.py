@@ -15,8 +15,8 @@ import pytest
 from brands.models import Role
 from campaigns.models import ReviewAction, Slot
 from campaigns.services import campaign_create
+from rendering.compose.recipes import product_snapshot
 from rendering.models import Asset, Format, JobStatus, PromptTemplate, RenderJob, ReviewState
-from rendering.recipes import product_snapshot
 from tests.browser.test_review_browser import _login, _shot
 from tests.factories import BrandKitFactory, MembershipFactory, ProductFactory, asset_make
 

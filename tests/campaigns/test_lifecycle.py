@@ -9,7 +9,8 @@ from django_celery_beat.models import PeriodicTask
 from brands.models import AuditEvent
 from campaigns import review
 from campaigns.models import Campaign, CampaignStatus, Slot
-from campaigns.refresh import campaign_refresh, refresh_schedule_save
+from campaigns.refresh import refresh_schedule_save
+from campaigns.refresh_run import campaign_refresh
 from campaigns.services import (
     campaign_archive,
     campaign_create,
@@ -18,8 +19,8 @@ from campaigns.services import (
     campaign_unarchive,
     campaign_update,
 )
-from rendering.models import Asset, JobStatus, RenderJob
-from tests.factories import MembershipFactory, ProductFactory, asset_make
+from rendering.models import Asset, AssetKind, JobStatus, RenderJob
+from tests.factories import MembershipFactory, ProductFactory, RenderJobFactory, asset_make
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_removing_a_format_removes_its_empty_slots_and_cancels_their_renders(cam
     _, _, products, formats = catalog
     campaign_update(campaign=campaign, user=None, formats=formats[:2])
     leaving = campaign.slots.get(format=formats[1])
-    job = RenderJob.objects.create(workspace=campaign.workspace, slot=leaving, recipe={})
+    job = RenderJobFactory(slot=leaving)  # queued, in the campaign's workspace
     campaign_update(campaign=campaign, user=None, formats=formats[:1])
     assert _pairs(campaign) == {(products[0].pk, formats[0].pk)}
     assert not RenderJob.objects.filter(pk=job.pk).exists()
@@ -87,7 +88,7 @@ def test_update_checks_dates_names_and_workspace(campaign, catalog):
 
 
 def test_an_archived_campaign_cannot_generate_and_is_not_refreshed(campaign):
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=60)
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=60)
     campaign_archive(campaign=campaign, user=None)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.ARCHIVED
@@ -99,13 +100,13 @@ def test_an_archived_campaign_cannot_generate_and_is_not_refreshed(campaign):
         campaign_refresh(campaign_id=campaign.pk, trigger="manual")
     assert not RenderJob.objects.exists() and not campaign.refreshes.exists()
     # Saving the schedule while archived keeps it off.
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=120)
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=120)
     assert PeriodicTask.objects.get(name=f"refresh campaign {campaign.pk}").enabled is False
 
 
 def test_unarchive_resumes_the_schedule_and_generating(campaign,
                                                        django_capture_on_commit_callbacks):
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=60)
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=60)
     campaign_archive(campaign=campaign, user=None)
     with pytest.raises(ValidationError, match="already archived"):
         campaign_archive(campaign=campaign, user=None)
@@ -118,15 +119,16 @@ def test_unarchive_resumes_the_schedule_and_generating(campaign,
     with django_capture_on_commit_callbacks(execute=False):
         assert len(campaign_generate(campaign=campaign, user=None).jobs) == 1
     verbs = list(AuditEvent.objects.order_by("id").values_list("verb", flat=True))
-    assert verbs == ["campaign.archived", "campaign.unarchived"]
+    assert verbs == [*["template.created"] * len(AssetKind.values), "campaign.created",
+                     "refresh_schedule.created", "campaign.archived", "campaign.unarchived"]
 
 
 def test_deleting_a_campaign_removes_slots_jobs_assets_and_their_files(
         campaign, django_capture_on_commit_callbacks):
     slot = campaign.slots.get()
     asset = asset_make(slot=slot)
-    queued = RenderJob.objects.create(workspace=campaign.workspace, slot=slot, recipe={})
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=60)
+    queued = RenderJobFactory(slot=slot)
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=60)
     user = MembershipFactory(workspace=campaign.workspace).user
     with django_capture_on_commit_callbacks(execute=True):
         campaign_delete(campaign=campaign, user=user)
@@ -146,8 +148,7 @@ def test_a_campaign_with_approved_assets_must_be_archived_before_deleting(
     approver = MembershipFactory(workspace=campaign.workspace, role="approver").user
     asset = asset_make(slot=slot)
     review.asset_approve(asset=asset, user=approver)
-    running = RenderJob.objects.create(workspace=campaign.workspace, slot=slot, recipe={},
-                                       status=JobStatus.RUNNING)
+    running = RenderJobFactory(slot=slot, status=JobStatus.RUNNING)
     with pytest.raises(ValidationError, match="Archive the campaign first"):
         campaign_delete(campaign=campaign, user=None)
     assert Asset.objects.filter(pk=asset.pk).exists() and default_storage.exists(
@@ -162,8 +163,8 @@ def test_a_campaign_with_approved_assets_must_be_archived_before_deleting(
 
 def test_a_render_finishing_after_its_campaign_was_deleted_stores_nothing(
         campaign, django_capture_on_commit_callbacks):
-    from rendering.jobs import job_claim_next
-    from rendering.services import _store_asset
+    from rendering.jobs.run import _store_asset
+    from rendering.jobs.states import job_claim_next
 
     with django_capture_on_commit_callbacks(execute=False):
         campaign_generate(campaign=campaign, user=None)

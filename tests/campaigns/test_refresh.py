@@ -10,11 +10,11 @@ from django.db import connection
 
 from campaigns.models import CampaignRefresh, RefreshSchedule
 from campaigns.refresh import (
-    campaign_refresh,
     preset_cron,
     refresh_schedule_save,
     schedule_period,
 )
+from campaigns.refresh_run import campaign_refresh
 from campaigns.services import campaign_create
 from rendering.models import RenderJob
 
@@ -41,14 +41,16 @@ def campaign(catalog):
     (datetime(2026, 10, 26, 8, 30, tzinfo=UTC), datetime(2026, 10, 26, 8, 0, tzinfo=UTC)),
 ])
 def test_cron_period_follows_the_time_zone_across_daylight_saving(campaign, now, period):
-    schedule = refresh_schedule_save(campaign=campaign, kind="cron", cron=BERLIN_MONDAY_9,
+    schedule = refresh_schedule_save(user=None, campaign=campaign, kind="cron",
+                                     cron=BERLIN_MONDAY_9,
                                      tz="Europe/Berlin")
     assert schedule_period(schedule, now) == period
 
 
 @pytest.mark.django_db
 def test_beat_entry_fires_at_local_time_after_the_dst_change(campaign):
-    schedule = refresh_schedule_save(campaign=campaign, kind="cron", cron=BERLIN_MONDAY_9,
+    schedule = refresh_schedule_save(user=None, campaign=campaign, kind="cron",
+                                     cron=BERLIN_MONDAY_9,
                                      tz="Europe/Berlin")
     task = schedule.periodic_task
     assert (task.task, task.args, task.queue) == ("campaigns.refresh_campaign",
@@ -68,9 +70,10 @@ def test_presets_and_bad_rules(campaign):
     assert preset_cron("weekly", hour=9, weekday="mon") == "0 9 * * 1"
     assert preset_cron("weekly", hour=9, weekday="sun") == "0 9 * * 0"
     with pytest.raises(ValidationError, match="not a cron expression"):
-        refresh_schedule_save(campaign=campaign, kind="cron", cron="every monday")
+        refresh_schedule_save(user=None, campaign=campaign, kind="cron", cron="every monday")
     with pytest.raises(ValidationError, match="not a time zone"):
-        refresh_schedule_save(campaign=campaign, kind="cron", cron="0 9 * * 1", tz="Mars/Base")
+        refresh_schedule_save(user=None, campaign=campaign, kind="cron", cron="0 9 * * 1",
+                              tz="Mars/Base")
     assert not RefreshSchedule.objects.exists()
 
 
@@ -78,7 +81,7 @@ def test_presets_and_bad_rules(campaign):
 def test_a_refresh_makes_new_variants_for_the_chosen_slots_once_per_period(
         campaign, queued_broker):
     only = campaign.formats.order_by("id").first()
-    refresh_schedule_save(campaign=campaign, kind="cron", cron=BERLIN_MONDAY_9,
+    refresh_schedule_save(user=None, campaign=campaign, kind="cron", cron=BERLIN_MONDAY_9,
                           tz="Europe/Berlin", formats=[only], variants=2)
     monday = datetime(2026, 3, 30, 7, 5, tzinfo=UTC)
     refresh = campaign_refresh(campaign_id=campaign.pk, now=monday)
@@ -97,7 +100,7 @@ def test_a_refresh_makes_new_variants_for_the_chosen_slots_once_per_period(
 
 @pytest.mark.django_db
 def test_disabled_schedule_ticks_do_nothing(campaign, queued_broker):
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=60,
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=60,
                           enabled=False)
     assert campaign_refresh(campaign_id=campaign.pk) is None
     assert not RenderJob.objects.exists()
@@ -105,7 +108,7 @@ def test_disabled_schedule_ticks_do_nothing(campaign, queued_broker):
 
 @pytest.mark.django_db(transaction=True)
 def test_F12_two_schedulers_ticking_at_once_make_one_refresh(campaign, queued_broker):
-    refresh_schedule_save(campaign=campaign, kind="interval", interval_seconds=3600)
+    refresh_schedule_save(user=None, campaign=campaign, kind="interval", interval_seconds=3600)
     now = datetime(2026, 11, 29, 10, 15, tzinfo=UTC)
     barrier = threading.Barrier(2)
     results = []

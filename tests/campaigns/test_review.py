@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 
 from brands.models import AuditEvent, Role
 from campaigns import review
-from campaigns.models import ReviewAction, ReviewEvent, Slot
+from campaigns.models import ReviewAction, ReviewEvent
 from campaigns.notifications import review_digests_send
 from rendering.models import Asset, JobKind, RenderJob, ReviewState
-from tests.factories import CampaignFactory, MembershipFactory, ProductFactory, asset_make
+from tests.factories import CampaignFactory, MembershipFactory, SlotFactory, asset_make
 
 
 @pytest.fixture
@@ -24,9 +24,7 @@ def team(db):
     other_approver = MembershipFactory(workspace=ws, role=Role.APPROVER)
     viewer = MembershipFactory(workspace=ws, role=Role.VIEWER)
     campaign = CampaignFactory(workspace=ws)
-    from rendering.models import Format
-    slot = Slot.objects.create(campaign=campaign, product=ProductFactory(workspace=ws),
-                               format=Format.objects.get(key="gdn-medium-rectangle"))
+    slot = SlotFactory(campaign=campaign)
     return {"ws": ws, "marketer": marketer.user, "approver": approver.user,
             "other_approver": other_approver.user, "viewer": viewer.user, "slot": slot,
             "campaign": campaign}
@@ -145,7 +143,7 @@ def test_P3_approval_is_void_after_the_file_changed(team):
     assert asset.review_state == ReviewState.IN_REVIEW and not asset.is_live
     void = asset.review_events.get(action=ReviewAction.VOID)
     assert void.sha256 != asset.sha256
-    assert AuditEvent.objects.filter(verb="asset.void", object_id=asset.pk).count() == 1
+    assert AuditEvent.objects.filter(verb="asset.voided", object_id=asset.pk).count() == 1
 
 
 def test_P8_audit_row_exists_exactly_when_the_change_committed(team):
@@ -157,14 +155,14 @@ def test_P8_audit_row_exists_exactly_when_the_change_committed(team):
     # A change rolled back with its surrounding transaction leaves no audit row either.
     with pytest.raises(RuntimeError), transaction.atomic():
         review.asset_approve(asset=asset, user=team["approver"])
-        assert AuditEvent.objects.filter(verb="asset.approve").count() == 1
+        assert AuditEvent.objects.filter(verb="asset.approved").count() == 1
         raise RuntimeError("the request failed after the approval")
     assert not AuditEvent.objects.exists()
     assert Asset.objects.get(pk=asset.pk).review_state == ReviewState.IN_REVIEW
     # A committed change has exactly one.
     review.asset_approve(asset=asset, user=team["approver"])
     audit = AuditEvent.objects.get()
-    assert (audit.verb, audit.object_id, audit.actor) == ("asset.approve", asset.pk,
+    assert (audit.verb, audit.object_id, audit.actor) == ("asset.approved", asset.pk,
                                                          team["approver"])
     assert audit.data["sha256"] == asset.sha256
 
@@ -243,7 +241,9 @@ def test_approvers_get_one_digest_for_many_waiting_assets(team):
     assert len(to_approver) == 1 and "5 new assets" in to_approver[0].body
     to_other = [m for m in mail.outbox if m.to == [team["other_approver"].email]]
     assert "6 new assets" in to_other[0].body  # the approver's own asset waits for others
-    assert own.pk
+    # still in review (waiting for the other approver), by the approver who made it
+    assert Asset.objects.filter(pk=own.pk, review_state=ReviewState.IN_REVIEW,
+                                job__created_by=team["approver"]).exists()
     mail.outbox.clear()
     assert review_digests_send() == 0  # nothing new since
     team["other_approver"].memberships.update(notify_review_waiting=False)

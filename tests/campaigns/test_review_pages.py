@@ -7,12 +7,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from brands.models import AuditEvent, Membership, Role
-from campaigns.models import ReviewEvent, Slot
-from rendering.models import Asset, Format, ReviewState
+from campaigns.models import ReviewEvent
+from rendering.models import Asset, ReviewState
 from tests.factories import (
     CampaignFactory,
     MembershipFactory,
-    ProductFactory,
+    SlotFactory,
     UserFactory,
     asset_make,
 )
@@ -26,8 +26,7 @@ def desk():
     ws = marketer.workspace
     approver = MembershipFactory(workspace=ws, role=Role.APPROVER)
     campaign = CampaignFactory(workspace=ws)
-    slot = Slot.objects.create(campaign=campaign, product=ProductFactory(workspace=ws),
-                               format=Format.objects.get(key="gdn-medium-rectangle"))
+    slot = SlotFactory(campaign=campaign)
     return {"ws": ws, "marketer": marketer, "approver": approver, "campaign": campaign,
             "slot": slot}
 
@@ -113,9 +112,7 @@ def _queries(client, url) -> int:
 
 def _fill(desk, n):
     for i in range(n):
-        slot = Slot.objects.create(campaign=desk["campaign"],
-                                   product=ProductFactory(workspace=desk["ws"]),
-                                   format=desk["slot"].format)
+        slot = SlotFactory(campaign=desk["campaign"], format=desk["slot"].format)
         first = asset_make(slot=slot, author=desk["marketer"].user, color=(i, 0, 0))
         asset_make(slot=slot, author=desk["marketer"].user, parent=first)
         if i % 2:
@@ -140,8 +137,7 @@ def test_pages_run_a_fixed_number_of_queries_however_many_assets(client, desk):
 
 def test_campaign_list_shows_coverage(client, desk):
     asset = asset_make(slot=desk["slot"], author=desk["marketer"].user)
-    Slot.objects.create(campaign=desk["campaign"], product=ProductFactory(workspace=desk["ws"]),
-                        format=desk["slot"].format)
+    SlotFactory(campaign=desk["campaign"], format=desk["slot"].format)
     client.force_login(desk["marketer"].user)
     assert "0/2 approved" in client.get(_url("campaign-list", desk["ws"])).content.decode()
     Asset.objects.filter(pk=asset.pk).update(review_state=ReviewState.APPROVED, is_live=True)

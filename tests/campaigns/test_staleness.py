@@ -11,7 +11,7 @@ from brands.product_fields import clean_product_data
 from brands.services import brand_kit_save, product_save
 from campaigns.services import campaign_create, campaign_generate
 from rendering.models import Asset, PromptTemplate, RenderJob
-from rendering.services import prompt_template_save
+from rendering.templates import prompt_template_save
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def _data(product, **changes):
 def test_a_price_change_flags_that_products_assets_with_the_reason(campaign, catalog):
     _, _, products, _ = catalog
     assets = _assets_for(campaign)
-    product_save(workspace=campaign.workspace, product=products[0],
+    product_save(user=None, workspace=campaign.workspace, product=products[0],
                  data=_data(products[0], price="9.99"))
     stale = Asset.objects.filter(stale_at__isnull=False)
     assert {a.slot.product_id for a in stale} == {products[0].pk}
@@ -57,7 +57,8 @@ def test_a_price_change_flags_that_products_assets_with_the_reason(campaign, cat
 def test_an_unchanged_save_flags_nothing(campaign, catalog):
     _, _, products, _ = catalog
     _assets_for(campaign)
-    product_save(workspace=campaign.workspace, product=products[0], data=_data(products[0]))
+    product_save(user=None, workspace=campaign.workspace, product=products[0],
+                 data=_data(products[0]))
     assert not Asset.objects.filter(stale_at__isnull=False).exists()
 
 
@@ -66,7 +67,7 @@ def test_brand_kit_change_flags_every_asset_of_its_campaigns(campaign, catalog,
     _, brand, _, _ = catalog
     _assets_for(campaign)
     with django_capture_on_commit_callbacks(execute=True):
-        brand_kit_save(workspace=campaign.workspace, brand=brand, tone="Bolder")
+        brand_kit_save(user=None, workspace=campaign.workspace, brand=brand, tone="Bolder")
     reasons = set(Asset.objects.values_list("stale_reason", flat=True))
     assert reasons == {f'brand kit "{brand.name}" changed (tone): v1 -> v2'}
     [email] = mail.outbox
@@ -76,7 +77,7 @@ def test_brand_kit_change_flags_every_asset_of_its_campaigns(campaign, catalog,
 def test_template_change_flags_the_assets_made_with_it(campaign, catalog):
     _assets_for(campaign)
     used = PromptTemplate.objects.get(pk=Asset.objects.first().recipe["template"]["id"])
-    prompt_template_save(workspace=campaign.workspace, template=used, name=used.name,
+    prompt_template_save(user=None, workspace=campaign.workspace, template=used, name=used.name,
                          kind=used.kind, body=used.body + " at dawn")
     stale = Asset.objects.filter(stale_at__isnull=False)
     assert stale.exists()
@@ -115,7 +116,7 @@ def test_auto_rerender_queues_new_renders_for_stale_slots(campaign, catalog,
     _assets_for(campaign)
     before = RenderJob.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
-        product_save(workspace=campaign.workspace, product=products[1],
+        product_save(user=None, workspace=campaign.workspace, product=products[1],
                      data=_data(products[1], slogan="Built for storms"))
     new = RenderJob.objects.order_by("id")[before:]
     assert len(new) == 2  # one per stale slot of that product
@@ -125,11 +126,11 @@ def test_auto_rerender_queues_new_renders_for_stale_slots(campaign, catalog,
 
 def test_a_render_queued_before_a_price_change_is_stale_when_it_lands(
         campaign, catalog, tiny_model, django_capture_on_commit_callbacks):
-    from rendering.services import render_next
+    from rendering.jobs.run import render_next
 
     workspace, _, products, _ = catalog
     jobs = campaign_generate(campaign=campaign, user=None).jobs  # queued, not yet rendered
-    product_save(workspace=workspace, data=_data(products[0], price="9.99"),
+    product_save(user=None, workspace=workspace, data=_data(products[0], price="9.99"),
                  product=products[0])  # no asset exists yet to flag
     with django_capture_on_commit_callbacks(execute=True):
         landed = [a for _ in jobs for a in render_next()]

@@ -9,10 +9,11 @@ import time
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from adstudio.celery import app
 from campaigns.services import campaign_create, campaign_generate
-from rendering.jobs import job_cancel
+from rendering.jobs.states import job_cancel
 from rendering.models import Asset, JobStatus, RenderJob, Worker
 from rendering.tasks import render_job
 from tests.services import wait_for
@@ -48,6 +49,18 @@ def rendering_now(job, timeout=60) -> RenderJob:
     return wait_for(lambda: (j := job_of(job)).status == JobStatus.RUNNING
                     and j.progress_step > 0 and j, timeout=timeout,
                     what=f"job {job.pk} to be mid-render")
+
+
+def doorbell_waiting(job) -> bool:
+    """The job was published and its doorbell (a render_job message) still waits in Redis's
+    gpu list: no worker has taken it."""
+    import json
+
+    with app.connection_for_read() as connection:
+        messages = connection.default_channel.client.lrange("gpu", 0, -1)
+    return job_of(job).published_at is not None and any(
+        json.loads(message)["headers"].get("argsrepr") == f"[{job.pk}]"
+        for message in messages)
 
 
 def assert_one_asset_with_its_files(job) -> Asset:
@@ -98,7 +111,7 @@ def test_F1_after_the_attempt_cap_the_job_fails_without_looping(generate, start_
     done = finished(job, timeout=90)
     assert (done.status, done.attempt) == (JobStatus.FAILED, 3)
     assert "Gave up" in done.error
-    time.sleep(3)  # several reconciler ticks: nothing picks it up again
+    worker.wait_ticks("rendering.reconcile_jobs", 3)  # several ticks: nothing picks it up again
     assert (job_of(job).status, job_of(job).attempt) == (JobStatus.FAILED, 3)
     assert not Asset.objects.filter(job_id=job.pk).exists()
 
@@ -163,7 +176,7 @@ def test_F7_soft_time_limit_fails_the_job_with_timeout(generate, start_worker):
     done = finished(job, timeout=60)
     assert done.status == JobStatus.FAILED and done.error.startswith("timeout")
     assert done.attempt == 1
-    time.sleep(3)
+    worker.wait_ticks("rendering.reconcile_jobs", 3)  # several reconciler ticks after it
     assert job_of(job).attempt == 1  # not redelivered
     assert not Asset.objects.filter(job_id=job.pk).exists()
 
@@ -187,8 +200,9 @@ def test_F10_malformed_task_arguments_are_acknowledged_and_fail_nothing_else(
     worker.wait_healthy()
     app.send_task("rendering.render_job", args=["not-a-job", 7], kwargs={"x": 1})
     app.send_task("rendering.render_job", args=[])
-    [broken, good] = generate(2)
-    RenderJob.objects.filter(pk=broken.pk).update(recipe={"prompt": "no size"})
+    with transaction.atomic():  # broken before its doorbell rings (published on commit)
+        [broken, good] = generate(2)
+        RenderJob.objects.filter(pk=broken.pk).update(recipe={"prompt": "no size"})
     assert finished(good).status == JobStatus.SUCCEEDED
     failed = finished(broken)
     assert failed.status == JobStatus.FAILED and "the recipe lacks" in failed.error
@@ -201,7 +215,7 @@ def test_F11_a_worker_whose_model_folder_is_missing_exits_non_zero(generate, sta
     assert worker.process.wait(timeout=60) != 0
     assert "ADSTUDIO_QWEN_IMAGE_MODEL" in worker.tail()
     [job] = generate(1)
-    time.sleep(1)
+    wait_for(lambda: doorbell_waiting(job), timeout=10, what="the job's doorbell in Redis")
     assert job_of(job).status == JobStatus.QUEUED  # waits for a healthy worker
 
 
@@ -217,7 +231,7 @@ def test_F11_a_worker_whose_weights_cannot_load_exits_non_zero(generate, start_w
     assert worker.process.wait(timeout=90) != 0
     assert not Worker.objects.filter(status="healthy").exists()
     [job] = generate(1)
-    time.sleep(1)
+    wait_for(lambda: doorbell_waiting(job), timeout=10, what="the job's doorbell in Redis")
     assert job_of(job).status == JobStatus.QUEUED
 
 
@@ -283,7 +297,7 @@ def test_F14_child_start_up_timeout_follows_the_measured_load_time(db, settings)
 
     from django.utils import timezone
 
-    from rendering.worker import model_load_timeout
+    from rendering.jobs.worker import model_load_timeout
 
     settings.ADSTUDIO_MODEL_LOAD_TIMEOUT = 60
     assert model_load_timeout() == 60
@@ -296,7 +310,7 @@ def test_F14_child_start_up_timeout_follows_the_measured_load_time(db, settings)
 
 
 def _doorbells(broker) -> int:
-    from rendering.jobs import broker_queue_depth
+    from core.broker import broker_queue_depth
 
     return broker_queue_depth("gpu")
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rendering.brand_checks import (
+from rendering.compose.fitting import font_for as _font_for
+from rendering.quality.brand_checks import (
     ciede2000,
     copy_rules_check,
     encode_within,
@@ -15,8 +16,7 @@ from rendering.brand_checks import (
     safe_zone_check,
     weight_check,
 )
-from rendering.text_check import detect_text
-from rendering.typography import _font_for
+from rendering.quality.text_check import detect_text
 
 PALETTE = [{"name": "Ocean", "hex": "#0A4F8C", "role": "primary"},
            {"name": "Coral", "hex": "#FF6F61", "role": "accent"},

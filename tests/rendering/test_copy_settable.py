@@ -11,11 +11,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from brands.services import brand_kit_save
 from campaigns.services import campaign_create, campaign_generate
-from rendering import fonts
-from rendering.copy_rules import COPY_LIMITS, line_problem
+from rendering.compose import fonts
+from rendering.compose.ad_copy import compose_copy
+from rendering.compose.copy_rules import COPY_LIMITS, line_problem
+from rendering.compose.typeset import typeset
+from rendering.jobs.run import render_next
 from rendering.models import Asset, Format, JobStatus, RenderJob
-from rendering.services import prompt_template_save, render_next
-from rendering.typography import compose_copy, typeset
+from rendering.templates import prompt_template_save
 
 OUT = Path("var/test-output")
 STYLE = {"colors": {"text": "#1B1B1B", "background": "#F5EFE6", "accent": "#FF6F61"}}
@@ -137,13 +139,13 @@ def test_B14_template_copy_with_a_newline_or_an_undrawable_character_is_refused_
     cases = {"headline": "Summer\nSale", "subline": "Icons \ue000 here", "cta": "\u200b\u200b"}
     for field, value in cases.items():
         with pytest.raises(ValidationError) as caught:
-            prompt_template_save(workspace=workspace, name=f"t {field}", kind="banner",
+            prompt_template_save(user=None, workspace=workspace, name=f"t {field}", kind="banner",
                                  body="A bottle", text_mode="overlay", **{field: value})
         assert list(caught.value.message_dict) == [field]
     message = caught.value.message_dict["cta"][0]
     assert "no visible characters" in message
     # Spaces alone leave the line out (it is optional), never "exact".
-    template = prompt_template_save(workspace=workspace, name="spaces", kind="banner",
+    template = prompt_template_save(user=None, workspace=workspace, name="spaces", kind="banner",
                                     body="A bottle", text_mode="overlay", headline="   ",
                                     cta="Shop now")
     assert "headline" not in compose_copy(template=template, brand=brand,
@@ -155,13 +157,15 @@ def test_B14_a_disclaimer_with_a_line_break_is_refused_and_an_old_one_is_set_on_
         catalog):
     workspace, brand, products, _ = catalog
     with pytest.raises(ValidationError) as caught:
-        brand_kit_save(workspace=workspace, brand=brand, disclaimer="Prices in USD.\nT&Cs apply.")
+        brand_kit_save(user=None, workspace=workspace, brand=brand,
+                       disclaimer="Prices in USD.\nT&Cs apply.")
     assert "line break" in caught.value.message_dict["disclaimer"][0]
     with pytest.raises(ValidationError, match="300"):
-        brand_kit_save(workspace=workspace, brand=brand, disclaimer="x" * 301)
+        brand_kit_save(user=None, workspace=workspace, brand=brand, disclaimer="x" * 301)
     brand.disclaimer = "Prices in USD.\r\nT&Cs apply."  # saved before the rule
     brand.save()
-    template = prompt_template_save(workspace=workspace, name="o", kind="banner", body="A",
+    template = prompt_template_save(user=None, workspace=workspace, name="o", kind="banner",
+                                    body="A",
                                     text_mode="overlay", headline="Sale")
     copy = compose_copy(template=template, brand=brand, product=products[0])
     assert copy["disclaimer"] == "Prices in USD. T&Cs apply."
@@ -173,7 +177,7 @@ def test_B14_a_disclaimer_with_a_line_break_is_refused_and_an_old_one_is_set_on_
 def overlay_campaign(catalog):
     workspace, brand, products, _ = catalog
     template = prompt_template_save(
-        workspace=workspace, name="overlay copy", kind="banner", text_mode="overlay",
+        user=None, workspace=workspace, name="overlay copy", kind="banner", text_mode="overlay",
         body="A banner for {{ product.name }}", headline="{{ product.description }}")
     fmt = Format.objects.get(workspace=None, key="responsive-landscape")
     campaign = campaign_create(workspace=workspace, user=None, name="c", brand=brand,

@@ -12,13 +12,13 @@ from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
 from brands.models import Role
-from campaigns.models import Slot
-from rendering.checks import asset_checks_run, text_check
-from rendering.models import Asset, Format
-from rendering.overlay_check import verify_line, verify_overlay
-from rendering.text_check import RoleReading, detect_text, read_native
-from rendering.typography import _font_for, typeset
-from tests.factories import CampaignFactory, MembershipFactory, ProductFactory, asset_make
+from rendering.compose.fitting import font_for as _font_for
+from rendering.compose.typeset import typeset
+from rendering.models import Asset
+from rendering.quality.checks import asset_checks_run, text_check
+from rendering.quality.overlay_check import verify_line, verify_overlay
+from rendering.quality.text_check import RoleReading, detect_text, read_native
+from tests.factories import MembershipFactory, SlotFactory, asset_make
 
 STYLE = {"colors": {"text": "#1B1B1B", "background": "#F5EFE6"}}
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -118,9 +118,7 @@ def test_B14_ocr_compares_case_and_currency_and_never_passes_what_it_cannot_read
 def test_B14_a_line_that_cannot_be_verified_is_shown_not_verified_on_the_asset_page(client):
     member = MembershipFactory(role=Role.APPROVER)
     ws = member.workspace
-    slot = Slot.objects.create(campaign=CampaignFactory(workspace=ws),
-                               product=ProductFactory(workspace=ws),
-                               format=Format.objects.get(key="responsive-landscape"))
+    slot = SlotFactory(campaign__workspace=ws, format_key="responsive-landscape")
     asset = asset_make(slot=slot, author=MembershipFactory(workspace=ws).user, size=(1200, 628))
     buffer = io.BytesIO()
     draw_native((1200, 628), ["Summer Sale", "€4.50"]).save(buffer, format="PNG")
@@ -150,7 +148,7 @@ def test_B14_a_line_that_cannot_be_verified_is_shown_not_verified_on_the_asset_p
 
 
 def test_B14_copy_set_in_a_brand_font_verifies_and_is_not_verified_once_the_font_is_gone():
-    from rendering import fonts
+    from rendering.compose import fonts
 
     with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:
         name = default_storage.save("fonts/brand.ttf", ContentFile(fh.read()))

@@ -9,14 +9,14 @@ import torch
 from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as edit_plus
 from PIL import Image
 
-from rendering.edit_renderer import (
+from rendering.engine.edit import (
     EditRenderer,
     EditRequest,
     get_edit_renderer,
     load_edit_processor,
     region_box,
 )
-from rendering.tiny_model import EDIT_TEMPLATE_PREFIX, EDIT_TEMPLATE_PREFIX_TOKENS, build_tokenizer
+from rendering.engine.tiny import EDIT_TEMPLATE_PREFIX, EDIT_TEMPLATE_PREFIX_TOKENS, build_tokenizer
 
 SOURCE_SIZE = (150, 90)  # not square, not a multiple of anything the pipeline uses
 
@@ -197,7 +197,7 @@ def test_build_tiny_qwen_command_builds_the_edit_model(tmp_path):
 
 
 def test_worker_preflight_refuses_an_edit_model_folder_without_weights(settings, tmp_path):
-    from rendering.worker import preflight_model
+    from rendering.jobs.worker import preflight_model
 
     settings.ADSTUDIO_QWEN_IMAGE_MODEL = ""
     settings.ADSTUDIO_QWEN_IMAGE_EDIT_MODEL = str(tmp_path / "missing")

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image, ImageDraw
 
-from rendering.formats import (
+from rendering.compose.formats import (
     BUCKETS,
     PRESETS,
     crop_box,
@@ -13,7 +13,7 @@ from rendering.formats import (
     nearest_bucket,
 )
 from rendering.models import Format
-from rendering.services import format_create
+from rendering.templates import format_create
 from tests.factories import WorkspaceFactory
 
 
@@ -81,7 +81,8 @@ def test_crop_of_a_flat_image_is_centred():
 def test_B12_zero_size_format_rejected():
     workspace = WorkspaceFactory()
     with pytest.raises(ValidationError, match="between 16 and 10000"):
-        format_create(workspace=workspace, name="Nothing", width=0, height=0, kind="banner")
+        format_create(user=None, workspace=workspace, name="Nothing", width=0, height=0,
+                      kind="banner")
     assert not Format.objects.filter(workspace=workspace).exists()
 
 
@@ -89,7 +90,7 @@ def test_B12_zero_size_format_rejected():
 def test_B12_huge_format_rejected_with_the_allowed_range():
     workspace = WorkspaceFactory()
     with pytest.raises(ValidationError) as excinfo:
-        format_create(workspace=workspace, name="Huge", width=100000, height=100000,
+        format_create(user=None, workspace=workspace, name="Huge", width=100000, height=100000,
                       kind="poster")
     assert "between 16 and 10000 pixels (got 100000)" in excinfo.value.messages[0]
     assert not Format.objects.filter(workspace=workspace).exists()
@@ -98,7 +99,7 @@ def test_B12_huge_format_rejected_with_the_allowed_range():
 @pytest.mark.django_db
 def test_custom_format_within_range_is_created():
     workspace = WorkspaceFactory()
-    fmt = format_create(workspace=workspace, name="Bus shelter", width=1800, height=2700,
+    fmt = format_create(user=None, workspace=workspace, name="Bus shelter", width=1800, height=2700,
                         kind="poster")
     assert (fmt.width, fmt.height, fmt.workspace) == (1800, 2700, workspace)
 

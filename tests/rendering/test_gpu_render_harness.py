@@ -135,7 +135,7 @@ def test_the_gpu_edit_renderer_assembled_from_models_edits_as_the_loaded_one(set
     """On the GPU the edit pipeline is assembled from the full-size models in memory; on the
     tiny edit model, that gives exactly the edit of the renderer loaded from disk."""
     from bench.gpu_render import assembled_edit_renderer, run_edit, workloads
-    from rendering.edit_renderer import EditRenderer
+    from rendering.engine.edit import EditRenderer
 
     settings.ADSTUDIO_TORCH_THREADS = 1
     sizes = {"condition_size": 64, "vae_image_size": 64}

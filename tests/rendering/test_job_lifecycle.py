@@ -9,16 +9,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from campaigns.services import campaign_create, campaign_generate
-from rendering import faults
-from rendering.jobs import (
-    job_cancel,
-    job_claim_next,
-    job_retry,
-    jobs_reconcile,
-    queue_positions,
-)
+from rendering.engine import faults
+from rendering.jobs.enqueue import queue_positions
+from rendering.jobs.output import render_recipe
+from rendering.jobs.reconcile import jobs_reconcile
+from rendering.jobs.run import render_next
+from rendering.jobs.states import job_cancel, job_claim_next, job_retry
 from rendering.models import Asset, JobStatus, RenderJob
-from rendering.services import render_next, render_recipe
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +63,7 @@ def test_F8_persistent_out_of_memory_fails_cleanly_and_the_next_job_runs(
     assert "Out of GPU memory, even with VAE tiling and CPU offload" in first.error
     [asset] = render_next()
     assert asset.job_id == second.pk
-    from rendering.renderer import get_renderer
+    from rendering.engine.generate import get_renderer
     assert get_renderer().memory_mode == "normal"
 
 
@@ -114,7 +111,7 @@ def test_F9_a_job_cancelled_before_it_starts_never_starts(catalog, tiny_model):
 
 
 def test_F9_a_job_cancelled_mid_render_stores_nothing(catalog, tiny_model, monkeypatch):
-    from rendering.jobs import ProgressReporter
+    from rendering.jobs.states import ProgressReporter
 
     [job] = _generate(catalog)
     real_call = ProgressReporter.__call__
@@ -187,9 +184,10 @@ def test_fair_order_serves_a_small_workspace_between_a_big_ones_jobs(catalog):
 
     big = _generate(catalog, n_formats=4, variants=5)  # 20 jobs queued first
     small_ws = WorkspaceFactory()
-    from rendering.services import prompt_template_save
+    from rendering.templates import prompt_template_save
     for kind in ("banner", "poster", "story", "social"):
-        prompt_template_save(workspace=small_ws, name=kind, kind=kind, body="x {{ product.name }}")
+        prompt_template_save(user=None, workspace=small_ws, name=kind, kind=kind,
+                             body="x {{ product.name }}")
     small = _generate(catalog, workspace=small_ws, brand=BrandKitFactory(workspace=small_ws),
                       n_formats=1, variants=3)
     order = []
@@ -221,7 +219,7 @@ def test_quota_refuses_new_renders_with_a_clear_message(catalog):
 
 def test_progress_is_written_at_most_every_interval(catalog, tiny_model, settings,
                                                     django_assert_max_num_queries):
-    from rendering.jobs import ProgressReporter
+    from rendering.jobs.states import ProgressReporter
 
     settings.ADSTUDIO_PROGRESS_INTERVAL = 3600
     [job] = _generate(catalog)
@@ -283,7 +281,7 @@ def test_concurrent_claims_take_each_job_exactly_once(catalog, queued_broker):
 
 
 def test_the_memory_ladder_steps_down_from_the_configured_base_mode():
-    from rendering.services import _ladder
+    from rendering.engine.memory import _ladder
 
     assert _ladder(1) == [("vae_tiling", 1), ("cpu_offload", 1)]
     assert _ladder(4) == [("normal", 1), ("vae_tiling", 1)]  # split the batch first
@@ -292,7 +290,7 @@ def test_the_memory_ladder_steps_down_from_the_configured_base_mode():
 
 
 def test_a_renderer_starts_in_the_configured_memory_mode_and_renders(tiny_model, settings):
-    from rendering.renderer import QwenImageRenderer, RenderRequest
+    from rendering.engine.generate import QwenImageRenderer, RenderRequest
 
     settings.ADSTUDIO_MEMORY_MODE = "group_offload"  # how a 24 GB card runs Qwen-Image
     renderer = QwenImageRenderer(str(tiny_model), device="cpu", dtype_name="float32")

@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from rendering.compose.prompts import POSITIVE_MAGIC, compose_prompt, validate_template_body
 from rendering.models import PromptTemplate
-from rendering.prompts import POSITIVE_MAGIC, compose_prompt, validate_template_body
-from rendering.services import prompt_template_save
+from rendering.templates import prompt_template_save
 from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_B11_unknown_fields_rejected_at_save_time(body):
     workspace = WorkspaceFactory()
     with pytest.raises(ValidationError, match="Unknown field"):
-        prompt_template_save(workspace=workspace, name="t", kind="banner", body=body)
+        prompt_template_save(user=None, workspace=workspace, name="t", kind="banner", body=body)
     assert not PromptTemplate.objects.filter(workspace=workspace).exists()
 
 
@@ -50,12 +50,13 @@ def test_template_with_loops_and_conditions_is_accepted_and_versioned():
     workspace = WorkspaceFactory()
     body = ("{{ product.name|upper }} {% for f in product.features %}{{ f }}, {% endfor %}"
             "{% if product.slogan %}“{{ product.slogan }}”{% endif %}")
-    template = prompt_template_save(workspace=workspace, name="t", kind="banner", body=body)
+    template = prompt_template_save(user=None, workspace=workspace, name="t", kind="banner",
+                                    body=body)
     assert template.version == 1
-    same = prompt_template_save(workspace=workspace, template=template, name="t renamed",
+    same = prompt_template_save(user=None, workspace=workspace, template=template, name="t renamed",
                                 kind="banner", body=body)
     assert same.version == 1  # a rename is not a new version of the prompt
-    changed = prompt_template_save(workspace=workspace, template=template, name="t",
+    changed = prompt_template_save(user=None, workspace=workspace, template=template, name="t",
                                    kind="banner", body=body + " at dawn")
     assert changed.version == 2
     assert list(changed.revisions.values_list("version", flat=True).order_by("version")) == [1, 2]
@@ -99,11 +100,12 @@ def test_unsupported_language_is_refused_with_the_choices():
 
 def test_a_template_a_campaign_chose_cannot_be_deleted():
     from brands.models import AuditEvent
-    from rendering.services import prompt_template_delete
+    from rendering.templates import prompt_template_delete
     from tests.factories import CampaignFactory
 
     workspace = WorkspaceFactory()
-    template = prompt_template_save(workspace=workspace, name="t", kind="banner", body="x")
+    template = prompt_template_save(user=None, workspace=workspace, name="t", kind="banner",
+                                    body="x")
     campaign = CampaignFactory(workspace=workspace, name="Spring")
     campaign.templates.add(template)
     with pytest.raises(ValidationError, match="chosen in the campaign “Spring”"):
@@ -112,6 +114,8 @@ def test_a_template_a_campaign_chose_cannot_be_deleted():
     campaign.templates.clear()
     prompt_template_delete(template=template, user=None)
     assert not PromptTemplate.objects.exists()
-    event = AuditEvent.objects.get()
+    assert list(AuditEvent.objects.order_by("id").values_list("verb", flat=True)) == [
+        "template.created", "template.deleted"]
+    event = AuditEvent.objects.get(verb="template.deleted")
     assert (event.verb, event.object_id, event.data["name"]) == ("template.deleted",
                                                                   template.pk, "t")

@@ -6,8 +6,9 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from campaigns.services import campaign_create, campaign_generate
+from rendering.jobs.output import encode_png, render_recipe
+from rendering.jobs.run import render_next
 from rendering.models import Asset, JobStatus, RenderJob
-from rendering.services import encode_png, render_next, render_recipe
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +69,9 @@ def test_a_failing_render_marks_the_job_failed_and_stores_nothing(queued_job):
 
 
 def test_F6_an_old_attempt_finishing_late_is_fenced_out(queued_job, monkeypatch):
-    from rendering import services
+    from rendering.jobs import run as services
 
-    real = services._render_with_ladder
+    real = services.render_with_ladder
 
     def render_then_lose_the_job(renderer, requests, on_step):
         result = real(renderer, requests, on_step)
@@ -78,7 +79,7 @@ def test_F6_an_old_attempt_finishing_late_is_fenced_out(queued_job, monkeypatch)
         RenderJob.objects.filter(pk=queued_job.pk).update(attempt=2)
         return result
 
-    monkeypatch.setattr(services, "_render_with_ladder", render_then_lose_the_job)
+    monkeypatch.setattr(services, "render_with_ladder", render_then_lose_the_job)
     assert render_job_run(job_id=queued_job.pk) is None
     assert not Asset.objects.exists()
     assert RenderJob.objects.get(pk=queued_job.pk).status == JobStatus.RUNNING  # attempt 2's

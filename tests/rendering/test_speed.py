@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from rendering.renderer import QwenImageRenderer, RenderRequest
-from rendering.speed import BatchedCFG, load_lora, pad_embeddings
+from rendering.engine.generate import QwenImageRenderer, RenderRequest
+from rendering.engine.speed import BatchedCFG, load_lora, pad_embeddings
 
 PROMPT = 'A sunlit poster for the Northwind trail tent, headline "Summer Sale", Ultra HD, 4K.'
 NEGATIVE = "blurry"
@@ -203,7 +203,7 @@ def test_a_lora_makes_jobs_default_to_its_steps_without_cfg(monkeypatch):
     monkeypatch.setenv("ADSTUDIO_LORA", "/models/lightning-8steps.safetensors")
     monkeypatch.delenv("ADSTUDIO_DEFAULT_STEPS", raising=False)
     monkeypatch.delenv("ADSTUDIO_DEFAULT_TRUE_CFG_SCALE", raising=False)
-    path = Path(__file__).resolve().parents[2] / "adstudio" / "settings.py"
+    path = Path(__file__).resolve().parents[2] / "adstudio" / "settings" / "rendering.py"
     spec = importlib.util.spec_from_file_location("settings_with_lora", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from rendering.compose.prompts import compose_prompt, validate_template_body
 from rendering.models import PromptTemplate, RenderJob
-from rendering.prompts import compose_prompt, validate_template_body
-from rendering.services import prompt_template_save
+from rendering.templates import prompt_template_save
 from tests.factories import BrandKitFactory, ProductFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def _compose(body, **product_fields):
 def test_B13_the_issue_attacks_are_refused_at_save_with_a_reason(body, message):
     workspace = WorkspaceFactory()
     with pytest.raises(ValidationError) as excinfo:
-        prompt_template_save(workspace=workspace, name="t", kind="banner", body=body)
+        prompt_template_save(user=None, workspace=workspace, name="t", kind="banner", body=body)
     assert any(message in m for m in excinfo.value.messages), excinfo.value.messages
     assert not PromptTemplate.objects.filter(workspace=workspace).exists()
 
@@ -134,7 +134,7 @@ def test_B13_a_template_stored_before_the_bounds_is_refused_when_composed(body):
 
 
 def test_B13_a_copy_line_stored_before_the_bounds_is_refused_when_composed():
-    from rendering.typography import compose_copy
+    from rendering.compose.ad_copy import compose_copy
 
     workspace = WorkspaceFactory()
     template = PromptTemplate(workspace=workspace, name="t", body="x",

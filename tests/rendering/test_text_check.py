@@ -10,13 +10,14 @@ from django.template.loader import render_to_string
 from PIL import Image, ImageDraw
 
 from campaigns.services import campaign_create, campaign_generate
-from rendering.checks import asset_checks_run
+from rendering.compose.fitting import font_for as _font_for
+from rendering.jobs.run import render_next
 from rendering.models import Asset, Format, QualityCheck, RenderJob
+from rendering.quality.checks import asset_checks_run
+from rendering.quality.text_check import best_substring, cer, detect_text, normalize, read_native
 from rendering.selectors import asset_checks
-from rendering.services import prompt_template_save, render_next
 from rendering.tasks import check_asset
-from rendering.text_check import best_substring, cer, detect_text, normalize, read_native
-from rendering.typography import _font_for
+from rendering.templates import prompt_template_save
 
 
 def test_normalization_makes_full_and_half_width_and_spacing_agree_but_keeps_case():
@@ -38,7 +39,7 @@ def test_best_substring_finds_copy_inside_a_longer_line():
 
 
 def test_characters_the_recognizer_cannot_read_are_reported_not_counted():
-    from rendering.text_check import UNREADABLE, edit_distance, verifiable
+    from rendering.quality.text_check import UNREADABLE, edit_distance, verifiable
 
     assert verifiable("€4.50") == (UNREADABLE + "4.50", "€")  # PP-OCRv4 has no €
     assert edit_distance(UNREADABLE + "4.50", "e4.50") == 0  # it reads € as E
@@ -85,7 +86,7 @@ def test_native_copy_with_a_wrong_price_is_caught_with_its_difference():
 def native_job(catalog, tiny_model):
     workspace, brand, products, _ = catalog
     template = prompt_template_save(
-        workspace=workspace, name="native copy", kind="banner", text_mode="native",
+        user=None, workspace=workspace, name="native copy", kind="banner", text_mode="native",
         body="A banner for {{ product.name }}", headline="{{ product.name }}", show_price=True)
     fmt = Format.objects.get(workspace=None, key="responsive-landscape")
     campaign = campaign_create(workspace=workspace, user=None, name="c", brand=brand,

@@ -3,7 +3,7 @@ import json
 import torch
 from diffusers import QwenImagePipeline
 
-from rendering.tiny_model import (
+from rendering.engine.tiny import (
     FIRST_SPECIAL_ID,
     QWEN_SPECIAL_TOKENS,
     TEMPLATE_PREFIX,

@@ -6,18 +6,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from rendering.formats import PRESETS
-from rendering.text_check import read_overlay
-from rendering.typography import (
-    NO_LINE_END,
-    NO_LINE_START,
-    _font_for,
-    contrast_ratio,
-    format_price,
-    relative_luminance,
-    typeset,
-    wrap,
-)
+from rendering.compose.ad_copy import format_price
+from rendering.compose.contrast import contrast_ratio, relative_luminance
+from rendering.compose.fitting import font_for as _font_for
+from rendering.compose.formats import PRESETS
+from rendering.compose.line_breaking import NO_LINE_END, NO_LINE_START, wrap
+from rendering.compose.typeset import typeset
+from rendering.quality.text_check import read_overlay
 
 STYLE = {"colors": {"primary": "#0A4F8C", "accent": "#FF6F61", "background": "#F5EFE6",
                     "text": "#1B1B1B"}, "logo_position": "top-left"}
@@ -156,20 +151,23 @@ def _png(image: Image.Image) -> bytes:
 def test_copy_lines_are_sandboxed_template_text_and_a_new_version(catalog):
     from django.core.exceptions import ValidationError
 
-    from rendering.services import prompt_template_save
-    from rendering.typography import compose_copy
+    from rendering.compose.ad_copy import compose_copy
+    from rendering.templates import prompt_template_save
 
     workspace, brand, products, _ = catalog
     brand.disclaimer = "T&Cs apply."
-    template = prompt_template_save(workspace=workspace, name="t", kind="banner", body="A bottle",
+    template = prompt_template_save(user=None, workspace=workspace, name="t", kind="banner",
+                                    body="A bottle",
                                     text_mode="overlay", headline="{{ product.name|upper }}",
                                     cta="Shop now", show_price=True)
     assert compose_copy(template=template, brand=brand, product=products[0], language="zh") == {
         "headline": products[0].name.upper(), "cta": "Shop now", "price": "US$19.99",
         "disclaimer": "T&Cs apply."}
-    again = prompt_template_save(workspace=workspace, name="t", kind="banner", body="A bottle",
+    again = prompt_template_save(user=None, workspace=workspace, name="t", kind="banner",
+                                 body="A bottle",
                                  text_mode="overlay", headline="Sale", template=template)
     assert again.version == template.version + 1
     with pytest.raises(ValidationError, match="product.cost"):
-        prompt_template_save(workspace=workspace, name="u", kind="banner", body="A bottle",
+        prompt_template_save(user=None, workspace=workspace, name="u", kind="banner",
+                             body="A bottle",
                              headline="{{ product.cost }}")

@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from campaigns.services import campaign_create, campaign_generate
-from rendering.jobs import broker_queue_depth, jobs_reconcile
+from core.broker import broker_queue_depth
+from rendering.jobs.reconcile import jobs_reconcile
+from rendering.jobs.worker import workers_mark_lost
 from rendering.models import JobStatus, RenderJob, Worker
-from rendering.worker import workers_mark_lost
 
 pytestmark = pytest.mark.django_db
 

@@ -43,10 +43,12 @@ class Command(BaseCommand):
         sample.seed_reviewer(workspace, password)
         brand = sample.seed_brand(workspace)
         feed = sample.seed_products(workspace, user)
+        photos = sample.seed_photos(workspace)
         sample.seed_templates(workspace)
         self.stdout.write(
             f"Products: {feed.rows_created} created, {feed.rows_updated} updated, "
-            f"{feed.rows_unchanged} unchanged, {feed.rows_failed} failed."
+            f"{feed.rows_unchanged} unchanged, {feed.rows_failed} failed; "
+            f"{photos} photo{'s' if photos != 1 else ''} added (cut out in the background)."
         )
         campaign, queued = sample.seed_campaign(workspace, brand, user)
         self.stdout.write(f"Campaign '{campaign.name}': {queued} renders queued.")

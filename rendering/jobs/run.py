@@ -1,0 +1,238 @@
+"""Running a claimed render or edit job: claim in fair order, render (with the memory ladder),
+store the asset with its files as the claim's attempt, settle the job."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+
+import torch
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from PIL import Image
+
+from rendering.compose.copy_rules import recipe_copy_problem
+from rendering.compose.formats import fit_to_format
+from rendering.compose.recipes import render_size
+from rendering.engine.generate import get_renderer, library_versions
+from rendering.engine.memory import OutOfMemory, render_with_ladder
+from rendering.jobs.enqueue import asset_checks_enqueue, edit_chain_continue
+from rendering.jobs.output import encode_png, render_finish, render_request_for, thumbnail_webp
+from rendering.models import Asset, JobKind, RenderJob
+from rendering.signals import asset_stored
+
+logger = logging.getLogger(__name__)
+
+
+RECIPE_KEYS = ("prompt", "negative_prompt", "seed", "steps", "true_cfg_scale", "bucket",
+               "render_scale", "output_size", "format")
+
+
+def _recipe_problem(recipe) -> str | None:
+    """Why a recipe cannot be rendered, or None (F10: malformed work fails, never loops)."""
+    if not isinstance(recipe, dict):
+        return "the job has no recipe"
+    missing = [key for key in RECIPE_KEYS if key not in recipe]
+    if missing:
+        return f"the recipe lacks {', '.join(missing)}"
+    try:
+        render_size(recipe, 8)
+        if int(recipe["steps"]) < 1 or len(recipe["output_size"]) != 2:
+            return "the recipe has no steps or no output size"
+    except (TypeError, ValueError, KeyError) as exc:
+        return f"the recipe is invalid ({exc})"
+    return recipe_copy_problem(recipe)  # B14: before the GPU time, not after it
+
+
+def render_next(*, worker: str = "in-process") -> list[Asset]:
+    """Claim the next job (or a batch of compatible jobs) in fair order and render it.
+
+    Returns the stored assets. A cancelled job's image is discarded; a failure marks its jobs
+    failed with a reason a user can read; a storage fault puts the job back in the queue.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from rendering.jobs.states import ProgressReporter, job_claim_next, job_fail
+
+    claims = job_claim_next(worker=worker, max_batch=settings.ADSTUDIO_MAX_BATCH)
+    if not claims:
+        return []
+    rows = {row[0]: row for row in RenderJob.objects.filter(pk__in=[c.job_id for c in claims])
+            .values_list("id", "recipe", "kind", "source_asset_id")}
+    first = rows.get(claims[0].job_id)  # None: deleted with its campaign since the claim
+    # Edit jobs never share a batch (no batch key).
+    if first is not None and first[2] == JobKind.EDIT:
+        asset = _edit_run(claims[0], first[1], source_asset_id=first[3])
+        return [asset] if asset is not None else []
+    recipes = {job_id: row[1] for job_id, row in rows.items()}
+    valid = []
+    for claim in claims:
+        problem = _recipe_problem(recipes.get(claim.job_id))
+        if problem:
+            job_fail(claim, f"This job cannot be rendered: {problem}.")
+        else:
+            valid.append(claim)
+    if not valid:
+        return []
+    renderer = get_renderer()
+    requests = [render_request_for(recipes[c.job_id], renderer) for c in valid]
+    started = time.monotonic()
+    try:
+        images, _mode = render_with_ladder(renderer, requests, ProgressReporter(valid))
+    except SoftTimeLimitExceeded:
+        for claim in valid:
+            job_fail(claim, "timeout: the render took longer than "
+                            f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
+        return []
+    except (OutOfMemory, RuntimeError, ValueError, OSError) as exc:
+        logger.exception("render of jobs %s failed", [c.job_id for c in valid])
+        message = str(exc) if isinstance(exc, OutOfMemory) else f"Rendering failed: {exc}"
+        for claim in valid:
+            job_fail(claim, message, gpu_seconds=(time.monotonic() - started) / len(valid))
+        return []
+    gpu_seconds = (time.monotonic() - started) / len(valid)
+    assets = []
+    for claim, request, image in zip(valid, requests, images, strict=True):
+        image, recipe = render_finish(image, recipes[claim.job_id], renderer, request,
+                                batch_size=len(valid))
+        asset = _store_asset(claim, image, recipe, gpu_seconds=gpu_seconds)
+        if asset is not None:
+            assets.append(asset)
+    return assets
+
+
+def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
+                 parent: Asset | None = None):
+    """Write the files, then the row, as the claim's attempt. No row without its files, no
+    files without their row: whatever does not commit is removed."""
+    from rendering.jobs.states import job_requeue_after_fault, job_settle_cancelled, job_succeed
+
+    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").filter(
+        pk=claim.job_id).first()
+    if job is None:  # its campaign or product was deleted while it rendered
+        logger.info("job %s was deleted while rendering; discarding its output", claim.job_id)
+        return None
+    if job.cancel_requested:
+        job_settle_cancelled(claim)
+        return None
+    base = f"ws/{job.workspace_id}/assets/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
+    saved: list[str] = []
+    stored = False
+    try:
+        content = encode_png(image, dpi=recipe["format"]["dpi"])
+        saved.append(default_storage.save(f"{base}.png", ContentFile(content)))
+        saved.append(default_storage.save(f"{base}.thumb.webp", ContentFile(thumbnail_webp(image))))
+        with transaction.atomic():
+            if not job_succeed(claim, gpu_seconds=gpu_seconds):
+                raise _Superseded
+            asset = Asset.objects.create(
+                workspace_id=job.workspace_id, slot_id=job.slot_id, job_id=job.pk,
+                file=saved[0], thumbnail=saved[1], width=image.width, height=image.height,
+                sha256=hashlib.sha256(content).hexdigest(), recipe=recipe,
+                parent=parent, version=parent.version + 1 if parent else 1,
+            )
+            # Copy and brand checks run on the cpu queue, never on this GPU worker's time.
+            transaction.on_commit(lambda: asset_checks_enqueue(asset.pk))
+            # The product may have changed while the job waited or rendered: then the new asset
+            # is stale from the start, with the reason, like the assets made before the change.
+            product_id = (recipe.get("product") or {}).get("id")
+            transaction.on_commit(lambda: asset_stored.send(
+                sender=Asset, asset_id=asset.pk, product_id=product_id))
+        stored = True
+        return asset
+    except _Superseded:
+        logger.warning("job %s attempt %s was superseded or cancelled; discarding its output",
+                       job.pk, claim.attempt)
+        job_settle_cancelled(claim)
+    except OSError as exc:  # storage unavailable or full: try the job again later
+        logger.warning("storing job %s failed: %s", job.pk, exc)
+        job_requeue_after_fault(claim, f"Could not store the image: {exc}")
+    finally:
+        if not stored:  # the row did not commit: its files must not stay
+            for key in saved:
+                default_storage.delete(key)
+    return None
+
+
+class _Superseded(Exception):
+    """Another attempt owns the job now, or it was cancelled."""
+
+
+EDIT_RECIPE_KEYS = ("instruction", "seed", "steps", "true_cfg_scale", "output_size", "source")
+
+
+def _edit_recipe_problem(recipe) -> str | None:
+    if not isinstance(recipe, dict):
+        return "the job has no recipe"
+    missing = [key for key in EDIT_RECIPE_KEYS if key not in recipe]
+    if missing:
+        return f"the edit recipe lacks {', '.join(missing)}"
+    if not str(recipe["instruction"]).strip():
+        return "the edit has no instruction"
+    try:
+        if int(recipe["steps"]) < 1 or len(recipe["output_size"]) != 2:
+            return "the edit has no steps or no output size"
+    except (TypeError, ValueError):
+        return "the edit recipe is invalid"
+    return None
+
+
+def _edit_run(claim, recipe, *, source_asset_id: int | None) -> Asset | None:
+    """Run one Qwen-Image-Edit job: the source version's file, edited by the instruction (in
+    the region, if any), stored as the source's child. A chain of instructions continues
+    with the next one on the new version."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from rendering.engine.edit import EditRequest, get_edit_renderer
+    from rendering.jobs.states import ProgressReporter, job_fail
+
+    problem = _edit_recipe_problem(recipe)
+    source = Asset.objects.filter(pk=source_asset_id).first() if source_asset_id else None
+    if problem is None and source is None:
+        problem = "the asset to edit no longer exists"
+    if problem is None and source.sha256 != recipe["source"].get("sha256"):
+        problem = "the asset to edit changed since the edit was asked for"
+    if problem:
+        job_fail(claim, f"This edit cannot run: {problem}.")
+        return None
+    started = time.monotonic()
+    try:
+        with default_storage.open(source.file.name, "rb") as handle:
+            image = Image.open(handle)
+            image.load()
+        renderer = get_edit_renderer()
+        request = EditRequest(
+            image=image.convert("RGB"), instruction=recipe["instruction"],
+            seed=int(recipe["seed"]), steps=int(recipe["steps"]),
+            true_cfg_scale=float(recipe["true_cfg_scale"]),
+            negative_prompt=recipe.get("negative_prompt") or " ",
+            region=tuple(recipe["region"]) if recipe.get("region") else None,
+        )
+        edited = renderer.edit(request, on_step=ProgressReporter([claim]))
+    except SoftTimeLimitExceeded:
+        job_fail(claim, "timeout: the edit took longer than "
+                        f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
+        return None
+    except torch.OutOfMemoryError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the next job must run
+        job_fail(claim, "Out of GPU memory while editing. Try a smaller format or a GPU "
+                        "with more memory.", gpu_seconds=time.monotonic() - started)
+        return None
+    except (RuntimeError, ValueError, OSError) as exc:
+        logger.exception("edit job %s failed", claim.job_id)
+        job_fail(claim, f"Editing failed: {exc}", gpu_seconds=time.monotonic() - started)
+        return None
+    out_w, out_h = recipe["output_size"]
+    edited = fit_to_format(edited.convert("RGB"), out_w, out_h)
+    completed = {**recipe, **renderer.recipe_fields(),
+                 "torch_threads": torch.get_num_threads(), "libraries": library_versions()}
+    asset = _store_asset(claim, edited, completed, gpu_seconds=time.monotonic() - started,
+                         parent=source)
+    if asset is not None and recipe.get("then"):
+        edit_chain_continue(asset=asset, job_id=claim.job_id)
+    return asset
