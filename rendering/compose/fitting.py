@@ -7,7 +7,7 @@ fit. Measuring uses the style's font chain with per-character fallback
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -76,6 +76,7 @@ class Block:
     lines: list[str]
     width: int = 0
     height: int = 0
+    extra: dict = field(default_factory=dict)  # what a layout records beside (a button's pad)
 
 
 def _block_size(block: Block, style: dict) -> Block:

@@ -326,3 +326,15 @@ def render_line(runs: list[Run], size: int, color: tuple, primary: FontRef
             layer.alpha_composite(small, (round(x), round(baseline - ascent * scale)))
         x += run_width(run, size)
     return layer, pad
+
+
+def regular_sibling(ref: FontRef) -> FontRef:
+    """The regular sibling of a bold fallback file, as "regular" text is drawn
+    (NotoSansCJK-Bold.ttc -> -Regular.ttc, DejaVuSans-Bold.ttf -> DejaVuSans.ttf); the file
+    itself when there is none."""
+    if "-Bold" not in ref.path:
+        return ref
+    for candidate in (ref.path.replace("-Bold", "-Regular"), ref.path.replace("-Bold", "")):
+        if os.path.exists(candidate):
+            return FontRef(path=candidate, index=ref.index)
+    return ref

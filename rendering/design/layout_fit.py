@@ -14,14 +14,13 @@ Copy is never truncated and never set with an ellipsis.
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
 
 from rendering.compose import fonts
 from rendering.compose.contrast import contrast_ratio, hex_rgb, relative_luminance
+from rendering.compose.fitting import Block
 from rendering.compose.fonts import FontRef
 from rendering.compose.line_breaking import wrap
 
@@ -46,22 +45,11 @@ def measure(text: str, chain: tuple[FontRef, ...], size: int) -> int:
     return fonts.line_width(fonts.line_runs(text, list(chain)), size)
 
 
-def _regular(ref: FontRef) -> FontRef:
-    """The regular sibling of a bold fallback file, as the compositor picks it for "regular"
-    text (NotoSansCJK-Bold.ttc -> -Regular.ttc, DejaVuSans-Bold.ttf -> DejaVuSans.ttf)."""
-    if "-Bold" not in ref.path:
-        return ref
-    for candidate in (ref.path.replace("-Bold", "-Regular"), ref.path.replace("-Bold", "")):
-        if os.path.exists(candidate):
-            return FontRef(path=candidate, index=ref.index)
-    return ref
-
-
 def weighted(chain: tuple[FontRef, ...], role: str) -> tuple[FontRef, ...]:
     """The chain a role is drawn with: the brand font first, the fallbacks in its weight."""
     if WEIGHT[role] == "bold":
         return chain
-    return tuple(f if f.file or f.sha256 else _regular(f) for f in chain)
+    return tuple(f if f.file or f.sha256 else fonts.regular_sibling(f) for f in chain)
 
 
 def pitch(role: str, size: int) -> int:
@@ -72,20 +60,6 @@ def lines_at(text: str, chain, size: int, width: int) -> list[str] | None:
     if width <= 0:
         return None
     return wrap(text, lambda line: measure(line, chain, size) + SLACK <= width)
-
-
-@dataclass
-class Block:
-    """One role fitted: its size and lines; ``width``/``height`` of what it occupies (for a
-    call to action, the button)."""
-
-    role: str
-    text: str
-    size: int
-    lines: list[str]
-    width: int = 0
-    height: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def fit_role(role: str, text: str, chain, *, width: int, nominal: int, max_lines: int,

@@ -22,20 +22,9 @@ def _fail(path: str, message: str):
     raise ValidationError({path: [message]})
 
 
-def _regular(ref: FontRef) -> FontRef:
-    """The regular sibling of a bold fallback file (NotoSansCJK-Bold.ttc -> -Regular.ttc,
-    DejaVuSans-Bold.ttf -> DejaVuSans.ttf); the file itself when there is none."""
-    if "-Bold" not in ref.path:
-        return ref
-    for candidate in (ref.path.replace("-Bold", "-Regular"), ref.path.replace("-Bold", "")):
-        if os.path.exists(candidate):
-            return FontRef(path=candidate, index=ref.index)
-    return ref
-
-
 @lru_cache(maxsize=16)
 def _fallbacks(weight: str, entries: tuple[FontRef, ...]) -> tuple[FontRef, ...]:
-    return entries if weight == "bold" else tuple(_regular(f) for f in entries)
+    return entries if weight == "bold" else tuple(fonts.regular_sibling(f) for f in entries)
 
 
 def _brand_font(sha: str, data: bytes, path: str, layer_id: str) -> FontRef:
