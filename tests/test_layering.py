@@ -169,3 +169,14 @@ def test_web_beat_and_cpu_worker_never_import_torch():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"imported: {done.stdout.strip()}"
+
+
+def test_render_jobs_are_created_and_cancelled_in_one_place():
+    """rendering/jobs/enqueue.py is the only module that writes new render jobs
+    (jobs_create) or cancels unfinished ones in bulk (jobs_cancel_unfinished)."""
+    creators = set()
+    for name, path in MODULES.items():
+        text = path.read_text()
+        if "RenderJob.objects.create(" in text or "RenderJob.objects.bulk_create(" in text:
+            creators.add(name)
+    assert creators == {"rendering.jobs.enqueue"}
