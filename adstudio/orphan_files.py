@@ -1,7 +1,7 @@
 """Stored files that no row points at (RELIABILITY.md F15).
 
 Every file is written before the row that names it is committed (brands.services,
-rendering.jobs.run._store_asset), so a row never points at a file that is not complete. A
+rendering.jobs.store.store_asset), so a row never points at a file that is not complete. A
 process killed between the two (SIGKILL, OOM, a lost machine) leaves the file, complete or
 truncated, with no row; so does a failed clean-up after a rollback. ``orphan_files_sweep``
 removes such files once they are older than ADSTUDIO_ORPHAN_FILE_GRACE_SECONDS, on the local
@@ -27,7 +27,7 @@ from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
-# The folders AdStudio writes to (brands.uploads.storage_key, rendering.jobs.run, the health
+# The folders AdStudio writes to (brands.uploads.storage_key, rendering.jobs.store, the health
 # probe); anything else in the bucket or media folder is not ours to remove.
 SWEPT_FOLDERS = ("ws", "health")
 RECHECK_BATCH = 500

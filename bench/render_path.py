@@ -27,8 +27,9 @@ import django  # noqa: E402
 django.setup()
 
 from rendering.compose.formats import PRESETS, fit_to_format, model_request_size, nearest_bucket  # noqa: E402
+from rendering.design.compositor import encode_png  # noqa: E402
 from rendering.engine.generate import RenderRequest, get_renderer  # noqa: E402
-from rendering.jobs.output import encode_png, thumbnail_webp  # noqa: E402
+from rendering.jobs.store import thumbnail_webp  # noqa: E402
 
 SAMPLE = ("gdn-medium-rectangle", "responsive-landscape", "meta-story", "print-a4")
 

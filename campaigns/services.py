@@ -16,8 +16,17 @@ from rendering.compose.copy_rules import copy_problems
 from rendering.compose.prompts import compose_prompt
 from rendering.compose.recipes import compose_recipe
 from rendering.compose.style import brand_style
+from rendering.design.recipe import design_problems, design_recipe
 from rendering.jobs.enqueue import jobs_cancel_unfinished, jobs_create, quota_check
-from rendering.models import Asset, JobStatus, PromptTemplate, RenderJob, ReviewState
+from rendering.models import (
+    Asset,
+    Background,
+    JobKind,
+    JobStatus,
+    PromptTemplate,
+    RenderJob,
+    ReviewState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +119,19 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
             format=slot.format, language=campaign.language,
         )
         for variant in range(variants or campaign.variants_per_slot):
+            if template.background == Background.FILL:  # a layered design: the cpu queue
+                recipe = design_recipe(template=template, brand=brand, product=slot.product,
+                                       format=slot.format, language=campaign.language,
+                                       variant=variant)
+                if variant == 0:  # B14 before any job: copy no font draws, a layout misfit
+                    problems.update(dict.fromkeys(
+                        f"{slot.product.name} ({slot.format.name}): {p}" for p in
+                        [*copy_problems(recipe["copy"], mode="overlay", style=style).values(),
+                         *design_problems(recipe)]))
+                jobs.append(RenderJob(workspace_id=campaign.workspace_id, slot=slot,
+                                      created_by=user, variant=variant, recipe=recipe,
+                                      refresh=refresh, kind=JobKind.COMPOSE))
+                continue
             recipe = compose_recipe(
                 composed=composed, format=slot.format, template=template, brand=brand,
                 product=slot.product, seed=None if seed is None else seed + variant,

@@ -51,13 +51,26 @@ def describe_changes(recorded: dict, current: dict) -> str:
     return "; ".join(parts)
 
 
+# A composed asset (a layered design) is brought up to date by composing it again on the
+# CPU; a picture the model drew must be rendered again on a GPU.
+RECOMPOSE_NOTE = " (recompose: no GPU)"
+
+
 def _flag(groups: dict[str, list[int]]) -> list[int]:
-    """Flag assets with their reasons (one UPDATE per distinct reason); returns their ids."""
+    """Flag assets with their reasons (one UPDATE per distinct reason and kind); returns
+    their ids. A composed asset's reason says it is recomposed."""
     now = timezone.now()
     flagged = []
+    composed = set(Asset.objects.filter(
+        pk__in=[i for ids in groups.values() for i in ids], recipe__engine="compose",
+    ).values_list("id", flat=True)) if groups else set()
     for reason, asset_ids in groups.items():
-        Asset.objects.filter(pk__in=asset_ids, stale_at__isnull=True).update(
-            stale_reason=reason[:500], stale_at=now)
+        Asset.objects.filter(pk__in=[i for i in asset_ids if i not in composed],
+                             stale_at__isnull=True).update(stale_reason=reason[:500],
+                                                           stale_at=now)
+        note = reason[:500 - len(RECOMPOSE_NOTE)] + RECOMPOSE_NOTE
+        Asset.objects.filter(pk__in=[i for i in asset_ids if i in composed],
+                             stale_at__isnull=True).update(stale_reason=note, stale_at=now)
         flagged += asset_ids
     if flagged:
         transaction.on_commit(lambda: _follow_up(flagged))

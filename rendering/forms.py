@@ -1,6 +1,6 @@
 from django import forms
 
-from rendering.models import AssetKind, TextMode
+from rendering.models import AssetKind, Background, TextMode
 
 
 class PromptTemplateForm(forms.Form):
@@ -21,6 +21,11 @@ class PromptTemplateForm(forms.Form):
                           help_text="The button, e.g. Shop now.")
     show_price = forms.BooleanField(required=False, label="Show the price",
                                     help_text="Formatted for the campaign's language.")
+    background = forms.ChoiceField(
+        choices=Background.choices, initial=Background.PICTURE, required=False,
+        label="What each ad is made of",
+        help_text="A layered design over a brand fill is composed on the CPU: a new price or "
+                  "headline needs no GPU.")
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,6 +33,9 @@ class PromptTemplateForm(forms.Form):
 
     def clean_text_mode(self):
         return self.cleaned_data["text_mode"] or TextMode.NATIVE
+
+    def clean_background(self):
+        return self.cleaned_data["background"] or Background.PICTURE
 
 
 class PreviewForm(forms.Form):

@@ -66,6 +66,11 @@ class TextMode(models.TextChoices):
     BOTH = "both", "Both: the model draws the headline, we set the rest"
 
 
+class Background(models.TextChoices):
+    PICTURE = "picture", "One picture per format (the model draws the whole ad)"
+    FILL = "fill", "Layered design over a brand fill (no GPU)"
+
+
 class PromptTemplate(models.Model):
     """A Django-template prompt over whitelisted brand, product and campaign fields.
 
@@ -84,6 +89,11 @@ class PromptTemplate(models.Model):
     negative_prompt = models.CharField(max_length=1000, blank=True)
     # Who draws the words (rendering/compose/): the model, our typography layer, or both.
     text_mode = models.CharField(max_length=10, choices=TextMode.choices, default=TextMode.NATIVE)
+    # What an ad of this template is made of: one picture per format (the model draws the
+    # scene, and the copy natively or as an overlay), or a layered design over a brand fill,
+    # composed on the CPU (rendering/design/): its copy and price change without a GPU.
+    background = models.CharField(max_length=10, choices=Background.choices,
+                                  default=Background.PICTURE)
     # Copy lines, sandboxed template strings like the body; the price and the brand's
     # disclaimer come from the product and the brand kit.
     headline = models.CharField(max_length=300, blank=True)
@@ -134,6 +144,12 @@ class JobStatus(models.TextChoices):
 class JobKind(models.TextChoices):
     GENERATE = "generate", "Generate"
     EDIT = "edit", "Edit"
+    COMPOSE = "compose", "Compose"  # a layered design composed on the CPU (cpu queue)
+
+
+class JobQueue(models.TextChoices):
+    GPU = "gpu", "GPU"
+    CPU = "cpu", "CPU"
 
 
 class RenderJob(models.Model):
@@ -148,6 +164,8 @@ class RenderJob(models.Model):
     )
     variant = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.GENERATE)
+    # Which workers claim it: GPU renders and edits, CPU compositions.
+    queue = models.CharField(max_length=3, choices=JobQueue.choices, default=JobQueue.GPU)
     # Edits: the asset version the instruction applies to (the output is its child).
     source_asset = models.ForeignKey(
         "Asset", null=True, blank=True, on_delete=models.CASCADE, related_name="edit_jobs"
@@ -186,7 +204,7 @@ class RenderJob(models.Model):
                 condition=Q(attempt__lte=models.F("attempt_limit")), name="job_attempt_capped"
             ),
             models.CheckConstraint(
-                condition=Q(kind="generate") | Q(source_asset__isnull=False),
+                condition=Q(kind__in=["generate", "compose"]) | Q(source_asset__isnull=False),
                 name="edit_job_has_source",
             ),
         ]
@@ -240,6 +258,10 @@ class Asset(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     recipe = models.JSONField()
+    # A composed asset's design (rendering/design/schema.py) and its hash; approval binds to
+    # the file's hash, and the file is the design's composition.
+    design = models.JSONField(null=True, blank=True)
+    design_sha256 = models.CharField(max_length=64, blank=True)
     # Set when the product, brand kit or template it was made from changed since.
     stale_reason = models.CharField(max_length=500, blank=True)
     stale_at = models.DateTimeField(null=True, blank=True)
@@ -324,6 +346,7 @@ class CheckKind(models.TextChoices):
     SAFE_ZONE = "safe_zone", "Safe zones"
     FILE_WEIGHT = "file_weight", "File weight"
     COPY_RULES = "copy_rules", "Banned terms and character limits"
+    PRODUCT = "product", "Product exactly as in the catalog"
 
 
 class QualityCheck(models.Model):

@@ -35,6 +35,20 @@ def render_job(job_id=None, *args, **kwargs) -> None:
     record_jobs_done(name, len(assets))
 
 
+@shared_task(name="rendering.compose_job", ignore_result=True, acks_late=True,
+             reject_on_worker_lost=True)
+def compose_job(job_id=None, *args, **kwargs) -> None:
+    """The doorbell for a queued composition (cpu queue): compose the next one in fair
+    order, whichever rang it. Malformed arguments are logged and acknowledged (F10)."""
+    if not isinstance(job_id, int) or args or kwargs:
+        logger.error("compose_job got malformed arguments %r %r %r; ignoring", job_id, args,
+                     kwargs)
+    from rendering.jobs.compose_run import compose_next
+    from rendering.jobs.worker import current_worker_name
+
+    compose_next(worker=current_worker_name())
+
+
 @shared_task(name="rendering.reconcile_jobs", ignore_result=True)
 def reconcile_jobs() -> None:
     from rendering.jobs.reconcile import jobs_reconcile

@@ -40,16 +40,22 @@ def format_create(*, workspace, user, name: str, width: int, height: int, kind: 
 def prompt_template_save(*, workspace, user, name: str, kind: str, body: str,
                          negative_prompt: str = "", brand=None, template=None,
                          text_mode: str = "native", headline: str = "", subline: str = "",
-                         cta: str = "", show_price: bool = False):
+                         cta: str = "", show_price: bool = False,
+                         background: str = "picture"):
     """Create or update a prompt template after checking it (B11); a new body or new copy is
     a new version, and every version is kept as a revision. ``text_mode`` and the copy lines
-    say which words the ad carries and who draws them (rendering/compose/ad_copy.py)."""
+    say which words the ad carries and who draws them (rendering/compose/ad_copy.py);
+    ``background`` whether each ad is one picture the model draws or a layered design over a
+    brand fill (rendering/design/), composed without a GPU."""
     from brands.audit import audit_record
-    from rendering.models import PromptTemplate, PromptTemplateRevision
+    from rendering.models import Background, PromptTemplate, PromptTemplateRevision
 
     validate_template_body(body)
+    if background not in Background.values:
+        raise ValidationError({"background": [
+            f"Choose one of {', '.join(Background.values)} (got {background!r})."]})
     copy = {"text_mode": text_mode, "headline": headline, "subline": subline, "cta": cta,
-            "show_price": show_price}
+            "show_price": show_price, "background": background}
     for field in ("headline", "subline", "cta"):
         try:
             validate_template_body(copy[field])

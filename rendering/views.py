@@ -69,7 +69,7 @@ def template_edit(request, membership, template_id=None):
         if template:
             initial = {field: getattr(template, field) for field in (
                 "name", "kind", "brand", "body", "negative_prompt", "text_mode", "headline",
-                "subline", "cta", "show_price")}
+                "subline", "cta", "show_price", "background")}
         form = PromptTemplateForm(initial=initial, workspace=workspace)
         preview_form = PreviewForm(workspace=workspace, prefix="preview")
     if request.htmx and request.method == "POST" and "preview" in request.POST:

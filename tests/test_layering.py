@@ -159,6 +159,7 @@ import adstudio.urls  # every page and API view
 from celery import current_app
 current_app.loader.import_default_modules()  # every tasks module, as beat and workers do
 import rendering.quality.checks  # what the cpu worker runs
+import rendering.jobs.compose_run  # compositions, on the cpu worker too
 heavy = sorted(m for m in ("torch", "diffusers", "transformers") if m in sys.modules)
 print(",".join(heavy))
 """

@@ -8,13 +8,15 @@ from pathlib import Path
 from celery import current_app
 from django.conf import settings
 
+from rendering.jobs.enqueue import DOORBELLS
+
 ROOT = Path(__file__).resolve().parents[1]
 STABLE = {
     "adstudio.sweep_orphan_files", "api.deliver_webhook", "api.reconcile_webhooks",
     "brands.fetch_product_photo", "brands.make_cutout", "brands.reconcile_feed_imports",
     "brands.run_feed_import", "brands.run_feed_source", "campaigns.notify_review",
     "campaigns.refresh_campaign", "campaigns.send_review_digests", "rendering.check_asset",
-    "rendering.reconcile_jobs", "rendering.render_job",
+    "rendering.compose_job", "rendering.reconcile_jobs", "rendering.render_job",
 }
 
 
@@ -36,5 +38,7 @@ def test_routes_beat_entries_and_published_names_are_registered_tasks():
         if ".venv" in path.parts:
             continue
         published |= set(re.findall(r'task_publish\(\s*"([\w.]+)"', path.read_text()))
-    assert "rendering.render_job" in published  # the scan finds the calls
+    assert "api.deliver_webhook" in published  # the scan finds the calls
+    published |= set(DOORBELLS.values())  # the job queues' doorbells, published by queue
+    assert "rendering.render_job" in published
     assert published <= registered, published - registered

@@ -15,11 +15,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Queues: gpu (render, edit), cpu (thumbnails, checks, export), default (the rest).
+# Queues: gpu (render, edit), cpu (compositions, checks, cut-outs, export), default (the rest).
 CELERY_TASK_ROUTES = {
     "rendering.render_job": {"queue": "gpu"},
     "rendering.reconcile_jobs": {"queue": "default"},
     "rendering.check_asset": {"queue": "cpu"},  # OCR and brand checks never block a GPU
+    "rendering.compose_job": {"queue": "cpu"},  # compositions: layered designs, no GPU
     "campaigns.refresh_campaign": {"queue": "default"},
     "campaigns.notify_review": {"queue": "cpu"},
     "campaigns.send_review_digests": {"queue": "cpu"},

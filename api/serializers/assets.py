@@ -55,7 +55,8 @@ class AssetDetailSerializer(AssetSerializer):
     quality_checks = serializers.SerializerMethodField()
 
     class Meta(AssetSerializer.Meta):
-        fields = [*AssetSerializer.Meta.fields, "recipe", "versions", "quality_checks"]
+        fields = [*AssetSerializer.Meta.fields, "recipe", "design", "design_sha256", "versions",
+                  "quality_checks"]
         read_only_fields = fields
 
     def get_versions(self, obj) -> list[dict]:

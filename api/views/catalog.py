@@ -42,7 +42,7 @@ from brands.product_fields import ProductFieldErrors, clean_product_data
 from core.files import file_redirect
 from rendering import templates as rendering_templates
 from rendering.compose.prompts import compose_prompt, prompt_preview
-from rendering.models import AssetKind, Format, PromptTemplate
+from rendering.models import AssetKind, Background, Format, PromptTemplate
 
 UPLOAD_PARSERS = [MultiPartParser]  # a file needs multipart/form-data; nothing else parses
 FILE_REDIRECT = OpenApiResponse(
@@ -296,7 +296,13 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
                   "body": data.get("body", template and template.body),
                   "negative_prompt": data.get("negative_prompt",
                                               template.negative_prompt if template else ""),
-                  "brand": data.get("brand", template and template.brand)}
+                  "brand": data.get("brand", template and template.brand),
+                  "background": data.get("background", template.background if template
+                                         else Background.PICTURE)}
+        # What the API does not edit yet stays as it is (the copy lines and who draws them).
+        if template is not None:
+            values |= {field: getattr(template, field) for field in (
+                "text_mode", "headline", "subline", "cta", "show_price")}
         try:
             return rendering_templates.prompt_template_save(
                 workspace=self.workspace, user=self.request.user, template=template, **values)

@@ -32,7 +32,9 @@ from rendering.design.layer_draw import draw_background, draw_logo, draw_product
 from rendering.design.schema import design_validate
 from rendering.design.text_draw import draw_text
 
-PNG_OPTIONS = {"compress_level": 6, "optimize": False}
+# Level 3: near the default size, several times faster on print-size images. Every stored
+# asset is encoded here (rendering/jobs/store.py), so a composition re-encodes to its bytes.
+PNG_OPTIONS = {"compress_level": 3, "optimize": False}
 
 _DRAW = {"background": draw_background, "product": draw_product, "shape": draw_shape,
          "text": draw_text, "logo": draw_logo}

@@ -15,9 +15,13 @@ from django.utils import timezone
 from brands.models import Workspace
 from core.broker import task_publish
 from rendering.compose.recipes import batch_key, new_seed
-from rendering.models import JobKind, JobStatus, RenderJob
+from rendering.models import JobKind, JobQueue, JobStatus, RenderJob
 
 logger = logging.getLogger(__name__)
+
+
+# The doorbell of each queue: it claims the next job of its queue in fair order.
+DOORBELLS = {JobQueue.GPU: "rendering.render_job", JobQueue.CPU: "rendering.compose_job"}
 
 
 def jobs_create(jobs: list[RenderJob]) -> list[RenderJob]:
@@ -28,7 +32,8 @@ def jobs_create(jobs: list[RenderJob]) -> list[RenderJob]:
     for job in jobs:
         job.status = JobStatus.QUEUED
         job.attempt_limit = settings.ADSTUDIO_JOB_MAX_ATTEMPTS
-        if job.kind != JobKind.EDIT:
+        job.queue = JobQueue.CPU if job.kind == JobKind.COMPOSE else JobQueue.GPU
+        if job.kind == JobKind.GENERATE:
             job.batch_key = batch_key(job.recipe)
     with transaction.atomic():
         RenderJob.objects.bulk_create(jobs)
@@ -111,10 +116,13 @@ def jobs_publish(job_ids: list[int]) -> int:
     # apply_async, and a fan-out of thousands must not cost a query per job.
     RenderJob.objects.filter(pk__in=job_ids, status=JobStatus.QUEUED).update(
         published_at=timezone.now())
+    on_cpu = set(RenderJob.objects.filter(pk__in=job_ids, queue=JobQueue.CPU)
+                 .values_list("id", flat=True)) if job_ids else set()
     published = 0
     for job_id in job_ids:
         try:
-            task_publish("rendering.render_job", args=[job_id],
+            task_publish(DOORBELLS[JobQueue.CPU if job_id in on_cpu else JobQueue.GPU],
+                         args=[job_id],
                          task_id=f"render-job-{job_id}-{time.time_ns()}")
         except OperationalError as exc:  # broker unreachable: the reconciler will retry
             logger.warning("could not publish render jobs from %s on: %s", job_id, exc)

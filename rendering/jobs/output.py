@@ -3,11 +3,9 @@ completed recipe, and the PNG and thumbnail bytes."""
 
 from __future__ import annotations
 
-import io
 import logging
 
 import torch
-from django.conf import settings
 from PIL import Image
 
 from rendering.compose.formats import fit_to_format
@@ -54,19 +52,3 @@ def render_finish(image, recipe: dict, renderer, request: RenderRequest, *, batc
         "libraries": library_versions(),
     }
     return image, completed
-
-
-def encode_png(image: Image.Image, *, dpi: int | None) -> bytes:
-    buffer = io.BytesIO()
-    options = {"dpi": (dpi, dpi)} if dpi else {}
-    # Level 3: near the default size, several times faster on print-size images.
-    image.save(buffer, format="PNG", compress_level=3, **options)
-    return buffer.getvalue()
-
-
-def thumbnail_webp(image: Image.Image) -> bytes:
-    thumb = image.copy()
-    thumb.thumbnail((settings.ADSTUDIO_THUMBNAIL_SIZE,) * 2, Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    thumb.save(buffer, format="WEBP", quality=85)
-    return buffer.getvalue()

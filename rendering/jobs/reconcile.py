@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.broker import broker_queue_depth
 from rendering.jobs.enqueue import jobs_publish
 from rendering.jobs.states import jobs_failed_notify
-from rendering.models import JobStatus, RenderJob
+from rendering.models import JobQueue, JobStatus, RenderJob
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +62,21 @@ def jobs_reconcile() -> ReconcileReport:
         Q(published_at__isnull=True, created_at__lt=grace)
         | Q(published_at__isnull=True, started_at__isnull=False)
     ).order_by("id").values_list("id", flat=True)[:1000])
+    stale = now - timedelta(seconds=settings.ADSTUDIO_REPUBLISH_AFTER_SECONDS)
+    # The cpu queue also carries checks, cut-outs and imports, so its depth says nothing of
+    # compositions: their doorbells are rung again once they are old.
+    due += list(queued.filter(queue=JobQueue.CPU, published_at__lt=stale).order_by("id")
+                .values_list("id", flat=True)[:1000])
+    on_gpu = queued.filter(queue=JobQueue.GPU)
     waiting = broker_queue_depth("gpu")
     if waiting is None:
-        stale = now - timedelta(seconds=settings.ADSTUDIO_REPUBLISH_AFTER_SECONDS)
-        due += list(queued.filter(published_at__lt=stale).order_by("id")
+        due += list(on_gpu.filter(published_at__lt=stale).order_by("id")
                     .values_list("id", flat=True)[:1000])
     else:
         # Jobs published within the grace may still be on their way to the broker.
-        deficit = queued.filter(published_at__isnull=False).count() - waiting
+        deficit = on_gpu.filter(published_at__isnull=False).count() - waiting
         if deficit > 0:
-            due += list(queued.filter(published_at__lt=grace).order_by("published_at", "id")
+            due += list(on_gpu.filter(published_at__lt=grace).order_by("published_at", "id")
                         .values_list("id", flat=True)[:min(deficit, 1000)])
     published = jobs_publish(due) if due else 0
     return ReconcileReport(requeued=requeued, failed=failed, published=published)

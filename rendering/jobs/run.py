@@ -3,16 +3,12 @@ store the asset with its files as the claim's attempt, settle the job."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-import uuid
 
 import torch
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from PIL import Image
 
 from rendering.compose.copy_rules import recipe_copy_problem
@@ -20,10 +16,10 @@ from rendering.compose.formats import fit_to_format
 from rendering.compose.recipes import render_size
 from rendering.engine.generate import get_renderer, library_versions
 from rendering.engine.memory import OutOfMemory, render_with_ladder
-from rendering.jobs.enqueue import asset_checks_enqueue, edit_chain_continue
-from rendering.jobs.output import encode_png, render_finish, render_request_for, thumbnail_webp
+from rendering.jobs.enqueue import edit_chain_continue
+from rendering.jobs.output import render_finish, render_request_for
+from rendering.jobs.store import store_asset
 from rendering.models import Asset, JobKind, RenderJob
-from rendering.signals import asset_stored
 
 logger = logging.getLogger(__name__)
 
@@ -99,67 +95,10 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
     for claim, request, image in zip(valid, requests, images, strict=True):
         image, recipe = render_finish(image, recipes[claim.job_id], renderer, request,
                                 batch_size=len(valid))
-        asset = _store_asset(claim, image, recipe, gpu_seconds=gpu_seconds)
+        asset = store_asset(claim, image, recipe, gpu_seconds=gpu_seconds)
         if asset is not None:
             assets.append(asset)
     return assets
-
-
-def _store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
-                 parent: Asset | None = None):
-    """Write the files, then the row, as the claim's attempt. No row without its files, no
-    files without their row: whatever does not commit is removed."""
-    from rendering.jobs.states import job_requeue_after_fault, job_settle_cancelled, job_succeed
-
-    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").filter(
-        pk=claim.job_id).first()
-    if job is None:  # its campaign or product was deleted while it rendered
-        logger.info("job %s was deleted while rendering; discarding its output", claim.job_id)
-        return None
-    if job.cancel_requested:
-        job_settle_cancelled(claim)
-        return None
-    base = f"ws/{job.workspace_id}/assets/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
-    saved: list[str] = []
-    stored = False
-    try:
-        content = encode_png(image, dpi=recipe["format"]["dpi"])
-        saved.append(default_storage.save(f"{base}.png", ContentFile(content)))
-        saved.append(default_storage.save(f"{base}.thumb.webp", ContentFile(thumbnail_webp(image))))
-        with transaction.atomic():
-            if not job_succeed(claim, gpu_seconds=gpu_seconds):
-                raise _Superseded
-            asset = Asset.objects.create(
-                workspace_id=job.workspace_id, slot_id=job.slot_id, job_id=job.pk,
-                file=saved[0], thumbnail=saved[1], width=image.width, height=image.height,
-                sha256=hashlib.sha256(content).hexdigest(), recipe=recipe,
-                parent=parent, version=parent.version + 1 if parent else 1,
-            )
-            # Copy and brand checks run on the cpu queue, never on this GPU worker's time.
-            transaction.on_commit(lambda: asset_checks_enqueue(asset.pk))
-            # The product may have changed while the job waited or rendered: then the new asset
-            # is stale from the start, with the reason, like the assets made before the change.
-            product_id = (recipe.get("product") or {}).get("id")
-            transaction.on_commit(lambda: asset_stored.send(
-                sender=Asset, asset_id=asset.pk, product_id=product_id))
-        stored = True
-        return asset
-    except _Superseded:
-        logger.warning("job %s attempt %s was superseded or cancelled; discarding its output",
-                       job.pk, claim.attempt)
-        job_settle_cancelled(claim)
-    except OSError as exc:  # storage unavailable or full: try the job again later
-        logger.warning("storing job %s failed: %s", job.pk, exc)
-        job_requeue_after_fault(claim, f"Could not store the image: {exc}")
-    finally:
-        if not stored:  # the row did not commit: its files must not stay
-            for key in saved:
-                default_storage.delete(key)
-    return None
-
-
-class _Superseded(Exception):
-    """Another attempt owns the job now, or it was cancelled."""
 
 
 EDIT_RECIPE_KEYS = ("instruction", "seed", "steps", "true_cfg_scale", "output_size", "source")
@@ -231,7 +170,7 @@ def _edit_run(claim, recipe, *, source_asset_id: int | None) -> Asset | None:
     edited = fit_to_format(edited.convert("RGB"), out_w, out_h)
     completed = {**recipe, **renderer.recipe_fields(),
                  "torch_threads": torch.get_num_threads(), "libraries": library_versions()}
-    asset = _store_asset(claim, edited, completed, gpu_seconds=time.monotonic() - started,
+    asset = store_asset(claim, edited, completed, gpu_seconds=time.monotonic() - started,
                          parent=source)
     if asset is not None and recipe.get("then"):
         edit_chain_continue(asset=asset, job_id=claim.job_id)

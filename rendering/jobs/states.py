@@ -22,7 +22,7 @@ from django.utils import timezone
 from brands.models import Workspace
 from core.events import event_announce
 from rendering.jobs.enqueue import jobs_publish
-from rendering.models import JobStatus, RenderJob
+from rendering.models import JobQueue, JobStatus, RenderJob
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +48,21 @@ def _claim_one(job: RenderJob, *, worker: str) -> Claim | None:
     return Claim(job.pk, job.attempt + 1) if claimed else None
 
 
-def _fair_order():
-    """Queued jobs, the workspace served longest ago first, then oldest job first."""
+def _fair_order(queue: str):
+    """Queued jobs of ``queue``, the workspace served longest ago first, then oldest first."""
     return (
         RenderJob.objects.filter(status=JobStatus.QUEUED, cancel_requested=False,
-                                 attempt__lt=F("attempt_limit"))
+                                 attempt__lt=F("attempt_limit"), queue=queue)
         .order_by(F("workspace__last_claimed_at").asc(nulls_first=True), "id")
     )
 
 
-def job_claim_next(*, worker: str, max_batch: int = 1) -> list[Claim]:
-    """Claim the next job in fair order, plus up to ``max_batch - 1`` queued jobs that can
-    share its pipeline call (same batch key), also in fair order."""
+def job_claim_next(*, worker: str, max_batch: int = 1, queue: str = JobQueue.GPU
+                   ) -> list[Claim]:
+    """Claim the next job of ``queue`` in fair order, plus up to ``max_batch - 1`` queued jobs
+    that can share its pipeline call (same batch key), also in fair order."""
     for _ in range(5):  # another worker may win the race for a row: take the next one
-        first = _fair_order().only("id", "attempt", "workspace_id", "batch_key").first()
+        first = _fair_order(queue).only("id", "attempt", "workspace_id", "batch_key").first()
         if first is None:
             return []
         claim = _claim_one(first, worker=worker)
@@ -71,7 +72,7 @@ def job_claim_next(*, worker: str, max_batch: int = 1) -> list[Claim]:
         return []
     claims = [claim]
     if max_batch > 1 and first.batch_key:
-        mates = _fair_order().filter(batch_key=first.batch_key).exclude(pk=first.pk)
+        mates = _fair_order(queue).filter(batch_key=first.batch_key).exclude(pk=first.pk)
         for mate in mates.only("id", "attempt", "workspace_id")[: max_batch - 1]:
             mate_claim = _claim_one(mate, worker=worker)
             if mate_claim is not None:

@@ -33,6 +33,7 @@ from rendering.quality.brand_checks import (
     safe_zone_check,
     weight_check,
 )
+from rendering.quality.design_checks import design_checks
 from rendering.quality.overlay_check import verify_overlay
 from rendering.quality.text_check import (
     ROLE_LABELS,
@@ -139,18 +140,29 @@ def _run(asset: Asset) -> list[tuple[CheckResult, float]]:
         if result is not None:
             results.append((result, time.perf_counter() - started))
 
-    started = time.perf_counter()
-    needs_detection = fmt.get("safe_zone") or any(
-        copy.get(role) for role in NATIVE_ROLES.get(mode, ()))
-    detections = detect_text(image) if needs_detection else []
-    detect_seconds = time.perf_counter() - started
-    timed(text_check, image, copy=copy, mode=mode, layout=layout, detections=detections)
+    if recipe.get("engine") == "compose" and asset.design:
+        # A layered design is verified against itself (exact copy, exact product); its safe
+        # zones and logo are the layout's, so no OCR runs.
+        started = time.perf_counter()
+        for result in design_checks(asset, image):
+            results.append((result, time.perf_counter() - started))
+            started = time.perf_counter()
+        detections, detect_seconds = [], 0.0
+    else:
+        started = time.perf_counter()
+        needs_detection = fmt.get("safe_zone") or any(
+            copy.get(role) for role in NATIVE_ROLES.get(mode, ()))
+        detections = detect_text(image) if needs_detection else []
+        detect_seconds = time.perf_counter() - started
+        timed(text_check, image, copy=copy, mode=mode, layout=layout, detections=detections)
     timed(palette_check, image, brand.palette if brand else [])
-    if layout.get("logo_box") or (mode != "native" and (recipe.get("brand_style") or {})
-                                  .get("logo")):
-        timed(logo_check, image, _logo_image(recipe.get("brand_style")), layout.get("logo_box"))
-    if fmt.get("safe_zone"):
-        timed(safe_zone_check, image.size, fmt["safe_zone"], detections)
+    if mode != "layers":
+        if layout.get("logo_box") or (mode != "native" and (recipe.get("brand_style") or {})
+                                      .get("logo")):
+            timed(logo_check, image, _logo_image(recipe.get("brand_style")),
+                  layout.get("logo_box"))
+        if fmt.get("safe_zone"):
+            timed(safe_zone_check, image.size, fmt["safe_zone"], detections)
     if fmt.get("max_kilobytes"):
         timed(weight_check, image, stored_bytes=asset.file.size,
               max_kilobytes=fmt["max_kilobytes"], channel=fmt.get("channel") or "this channel")

@@ -163,8 +163,8 @@ def test_a_campaign_with_approved_assets_must_be_archived_before_deleting(
 
 def test_a_render_finishing_after_its_campaign_was_deleted_stores_nothing(
         campaign, django_capture_on_commit_callbacks):
-    from rendering.jobs.run import _store_asset
     from rendering.jobs.states import job_claim_next
+    from rendering.jobs.store import store_asset
 
     with django_capture_on_commit_callbacks(execute=False):
         campaign_generate(campaign=campaign, user=None)
@@ -172,6 +172,6 @@ def test_a_render_finishing_after_its_campaign_was_deleted_stores_nothing(
     campaign_delete(campaign=campaign, user=None)
     from PIL import Image
 
-    stored = _store_asset(claim, Image.new("RGB", (300, 250)), {"format": {"dpi": None}},
+    stored = store_asset(claim, Image.new("RGB", (300, 250)), {"format": {"dpi": None}},
                           gpu_seconds=0)
     assert stored is None and not Asset.objects.exists()

@@ -6,7 +6,8 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from campaigns.services import campaign_create, campaign_generate
-from rendering.jobs.output import encode_png, render_recipe
+from rendering.design.compositor import encode_png
+from rendering.jobs.output import render_recipe
 from rendering.jobs.run import render_next
 from rendering.models import Asset, JobStatus, RenderJob
 

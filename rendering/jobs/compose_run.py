@@ -1,0 +1,62 @@
+"""Running a claimed composition (cpu queue): the recipe's design is laid out for its format
+and composed from its input files (checked by hash), and stored like a render. No GPU and no
+torch: a price or headline change costs milliseconds here."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.exceptions import ValidationError
+
+from rendering.design.compositor import compose
+from rendering.design.layout_context import LayoutError
+from rendering.design.recipe import ENGINE, recipe_design, recipe_inputs
+from rendering.jobs.states import job_claim_next, job_fail
+from rendering.jobs.store import store_asset
+from rendering.models import Asset, JobQueue, RenderJob
+
+logger = logging.getLogger(__name__)
+
+COMPOSE_KEYS = ("engine", "output_size", "format", "copy", "palette", "background")
+
+
+def _problem(recipe) -> str | None:
+    if not isinstance(recipe, dict):
+        return "the job has no recipe"
+    missing = [key for key in COMPOSE_KEYS if key not in recipe]
+    if missing:
+        return f"the recipe lacks {', '.join(missing)}"
+    if recipe["engine"] != ENGINE:
+        return f"the recipe is for {recipe['engine']!r}, not a composition"
+    return None
+
+
+def compose_next(*, worker: str = "in-process") -> Asset | None:
+    """Claim the next composition in fair order, compose it and store its asset. A recipe
+    that cannot be composed (an input file gone or changed, copy that cannot be set) fails the
+    job with the reason; nothing is retried that would fail the same way."""
+    claims = job_claim_next(worker=worker, queue=JobQueue.CPU)
+    if not claims:
+        return None
+    [claim] = claims
+    recipe = RenderJob.objects.filter(pk=claim.job_id).values_list("recipe", flat=True).first()
+    problem = _problem(recipe)
+    if problem:
+        job_fail(claim, f"This composition cannot run: {problem}.")
+        return None
+    started = time.perf_counter()
+    try:
+        design = recipe_design(recipe)
+        image = compose(design, recipe_inputs(recipe))
+    except ValidationError as exc:
+        job_fail(claim, "This composition cannot run: " + " ".join(exc.messages))
+        return None
+    except LayoutError as exc:
+        job_fail(claim, f"This composition cannot run: {exc}")
+        return None
+    except FileNotFoundError as exc:
+        job_fail(claim, f"This composition cannot run: an input file is gone ({exc}).")
+        return None
+    completed = {**recipe, "compose_seconds": round(time.perf_counter() - started, 4)}
+    return store_asset(claim, image, completed, gpu_seconds=0, design=design)
