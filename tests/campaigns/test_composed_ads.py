@@ -209,3 +209,26 @@ def test_a_product_without_a_photo_still_gets_a_designed_ad(catalog, commit):
     assert products[1].price == Decimal("19.99")
     assert [la["text"] for la in asset.design["layers"] if la.get("role") == "price"] == [
         "$19.99"]
+
+
+def test_the_api_shows_an_assets_design_and_takes_a_templates_background(shop, commit):
+    from tests.api.conftest import api_for
+
+    campaign, _ = shop
+    with commit():
+        campaign_generate(campaign=campaign, user=None)
+    asset = _latest_assets(campaign)["gdn-medium-rectangle"]
+    owner = Membership.objects.create(user=UserFactory(), workspace=campaign.workspace,
+                                      role=Role.ADMIN)
+    api = api_for(owner)
+    body = api.get(f"assets/{asset.pk}/").json()
+    assert body["design"]["schema"] == "adstudio.design/1"
+    assert body["design_sha256"] == asset.design_sha256
+    template = campaign.templates.get()
+    assert api.get(f"templates/{template.pk}/").json()["background"] == "fill"
+    refused = api.patch(f"templates/{template.pk}/", {"background": "hologram"})
+    assert refused.status_code == 400 and "background" in refused.json()["errors"]
+    kept = api.patch(f"templates/{template.pk}/", {"name": "Brand fill 2"})
+    assert kept.status_code == 200
+    template.refresh_from_db()  # a rename keeps the copy lines and the background
+    assert (template.background, template.cta, template.show_price) == ("fill", "Shop now", True)
