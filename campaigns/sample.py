@@ -1,5 +1,10 @@
-"""The sample workspace the demo seeds: a brand kit, a product feed, prompt templates, and a
-campaign with every product in a banner, a display ad, a story and an A4 poster.
+"""The sample workspace the demo seeds: a brand kit, a product feed, prompt templates, and two
+campaigns in a banner, a display ad, a story and an A4 poster each:
+
+- "Spring launch": the products with no photo, drawn by the configured model (with the tiny
+  random-weight model, noise);
+- "Espresso cup launch": the product with a real photo, composed on the CPU from brand-fill
+  templates (its cut-out, the exact copy and the logo in a designed layout; no GPU).
 
 Each step reuses what already exists, so running the demo again renders nothing new.
 """
@@ -14,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
+from brands.cutouts import photo_cutout_make
 from brands.feed_import import feed_import_run
 from brands.models import BrandKit, Membership, Product, Role, Workspace
 from brands.services import (
@@ -25,18 +31,19 @@ from brands.services import (
 )
 from campaigns.models import Campaign
 from campaigns.services import campaign_create, campaign_generate
-from rendering.models import AssetKind, Format, JobStatus, PromptTemplate
+from rendering.models import AssetKind, Background, Format, JobStatus, PromptTemplate
 from rendering.templates import prompt_template_save
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "brands" / "sample"
 PHOTOS_DIR = Path(__file__).resolve().parent / "sample_photos"
-# The sample shop's real photos by SKU: the cup of coffee goes with the bottle that keeps
-# coffee hot (the closest the outdoor shop has to a coffee product).
-SAMPLE_PHOTOS = {"NW-BOTTLE-750": PHOTOS_DIR / "coffee.jpg"}
+# The sample shop's real photos by SKU (licences in sample_photos/LICENSES.md): the espresso
+# cup and saucer is the product the coffee photo shows.
+SAMPLE_PHOTOS = {"NW-CUP-90": PHOTOS_DIR / "coffee.jpg"}
 PROMPTS_DIR = Path(settings.BASE_DIR) / "templates" / "prompts"
 WORKSPACE_SLUG = "demo"
 REVIEWER = "reviewer"
 CAMPAIGN_NAME = "Spring launch"
+COMPOSED_CAMPAIGN_NAME = "Espresso cup launch"
 FORMAT_KEYS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -46,6 +53,14 @@ FONT_CANDIDATES = (
 TEMPLATE_KINDS = {
     "banner": AssetKind.BANNER, "poster": AssetKind.POSTER,
     "story": AssetKind.STORY, "social": AssetKind.SOCIAL,
+}
+# Brand-fill templates, one per kind the sample formats have (and social, for square feeds):
+# a layered design over the brand's fill, composed without a GPU.
+FILL_TEMPLATE_KINDS = (AssetKind.BANNER, AssetKind.SOCIAL, AssetKind.STORY, AssetKind.POSTER)
+FILL_TEMPLATE_COPY = {
+    "body": "{{ product.name }}", "headline": "{{ product.name }}",
+    "subline": "{{ product.slogan }}", "cta": "Shop now", "show_price": True,
+    "text_mode": "overlay", "background": Background.FILL,
 }
 
 
@@ -146,20 +161,58 @@ def seed_templates(workspace: Workspace) -> list[PromptTemplate]:
     return templates
 
 
+def seed_fill_templates(workspace: Workspace) -> list[PromptTemplate]:
+    """The brand-fill templates of the composed campaign ("Composed banner", ...)."""
+    templates = []
+    for kind in FILL_TEMPLATE_KINDS:
+        name = f"Composed {kind}"
+        existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
+        templates.append(existing or prompt_template_save(
+            workspace=workspace, user=None, name=name, kind=kind, **FILL_TEMPLATE_COPY))
+    return templates
+
+
 def seed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign, int]:
-    """The sample campaign, and how many renders this call queued (0 when all exist)."""
+    """The model-drawn sample campaign (the products with no sample photo, the default
+    templates), and how many renders this call queued (0 when all exist)."""
     campaign = Campaign.objects.filter(workspace=workspace, name=CAMPAIGN_NAME).first()
     if campaign is None:
         campaign = campaign_create(
             workspace=workspace, user=user, name=CAMPAIGN_NAME, brand=brand,
-            products=Product.objects.filter(workspace=workspace),
+            products=Product.objects.filter(workspace=workspace).exclude(
+                sku__in=SAMPLE_PHOTOS),
             formats=Format.objects.filter(workspace=None, key__in=FORMAT_KEYS),
+            templates=PromptTemplate.objects.filter(workspace=workspace,
+                                                    name__startswith="Default "),
         )
-    # Render only slots with no finished or pending render yet.
+    return campaign, _generate_waiting(campaign, user)
+
+
+def seed_composed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign, int]:
+    """The composed sample campaign: the products with a sample photo, in the same formats,
+    from the brand-fill templates; and how many compositions this call queued."""
+    products = list(Product.objects.filter(workspace=workspace, sku__in=SAMPLE_PHOTOS))
+    # A composition takes the cut-out the photo has when it is queued: make any that is
+    # missing now (a no-op once made), not after the commit.
+    for product in products:
+        for photo in product.photos.filter(cutout_made_at__isnull=True):
+            photo_cutout_make(photo=photo)
+    campaign = Campaign.objects.filter(workspace=workspace, name=COMPOSED_CAMPAIGN_NAME).first()
+    if campaign is None:
+        campaign = campaign_create(
+            workspace=workspace, user=user, name=COMPOSED_CAMPAIGN_NAME, brand=brand,
+            products=products,
+            formats=Format.objects.filter(workspace=None, key__in=FORMAT_KEYS),
+            templates=seed_fill_templates(workspace),
+        )
+    return campaign, _generate_waiting(campaign, user)
+
+
+def _generate_waiting(campaign: Campaign, user) -> int:
+    """Render only slots with no finished or pending render yet; how many jobs were queued."""
     waiting = campaign.slots.select_related("product", "format").exclude(
         jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED]
     ).order_by("id")
     if not waiting:
-        return campaign, 0
-    result = campaign_generate(campaign=campaign, user=user, slots=list(waiting))
-    return campaign, len(result.jobs)
+        return 0
+    return len(campaign_generate(campaign=campaign, user=user, slots=list(waiting)).jobs)

@@ -1,12 +1,21 @@
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from brands.models import Product
-from rendering.models import Asset, RenderJob
+from campaigns.models import Campaign
+from campaigns.sample import COMPOSED_CAMPAIGN_NAME, FORMAT_KEYS
+from rendering.compose.ad_copy import format_price
+from rendering.models import Asset, JobQueue, PromptTemplate, RenderJob
 
 pytestmark = pytest.mark.django_db
+
+OUT = Path(__file__).resolve().parents[1] / "var" / "test-output" / "demo"
+# Formats whose layout has no room for the product (their offer and button come first).
+NO_PRODUCT_ROOM = {"gdn-mobile-banner"}
 
 
 def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
@@ -14,15 +23,41 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", stdout=out)
-    assert Product.objects.count() == 3
-    # A real photo (campaigns/sample_photos), cut out once it was added.
-    photo = Product.objects.get(sku="NW-BOTTLE-750").photos.get()
+    assert Product.objects.count() == 4
+    # A real photo (campaigns/sample_photos) on the product it shows, cut out once added.
+    cup = Product.objects.get(sku="NW-CUP-90")
+    photo = cup.photos.get()
     assert photo.cutout and photo.cutout_source_sha256 == photo.sha256
-    sizes = set(Asset.objects.values_list("width", "height"))
+    assert not Product.objects.get(sku="NW-BOTTLE-750").photos.exists()
+    model_assets = Asset.objects.filter(slot__campaign__name="Spring launch")
+    sizes = set(model_assets.values_list("width", "height"))
     assert sizes == {(1200, 628), (300, 250), (1080, 1920), (2480, 3508)}
-    assert Asset.objects.count() == 12
+    assert model_assets.count() == 12
     assert "12 renders queued" in out.getvalue()
+    assert f"{len(FORMAT_KEYS)} compositions queued" in out.getvalue()
     assert "http://127.0.0.1:8000/" in out.getvalue()
+
+    # The composed campaign: the cup's own cut-out and exact copy in every format, no GPU.
+    composed = Campaign.objects.get(name=COMPOSED_CAMPAIGN_NAME)
+    assert not RenderJob.objects.filter(slot__campaign=composed, queue=JobQueue.GPU).exists()
+    assets = {a.slot.format.key: a for a in Asset.objects.filter(
+        slot__campaign=composed).select_related("slot__format", "slot__product")}
+    assert set(assets) == set(FORMAT_KEYS)
+    price = format_price(cup.price, cup.currency, composed.language)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for key, asset in assets.items():
+        assert asset.slot.product == cup and asset.recipe["engine"] == "compose"
+        layers = asset.design["layers"]
+        products = [layer for layer in layers if layer["kind"] == "product"]
+        if key in NO_PRODUCT_ROOM:
+            assert not products
+        else:
+            assert products and {la["sha256"] for la in products} == {photo.cutout_sha256}
+        texts = {la["role"]: la["text"] for la in layers if la["kind"] == "text"}
+        assert texts["price"] == price == "$18.00"
+        with default_storage.open(asset.file.name, "rb") as handle:
+            (OUT / f"{key}-{asset.width}x{asset.height}.png").write_bytes(handle.read())
+
     # A second member approves the demo's renders: nobody approves their own.
     from django.contrib.auth import get_user_model
 
@@ -30,13 +65,21 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     from campaigns.sample import REVIEWER
 
     reviewer = get_user_model().objects.get(username=REVIEWER)
-    asset_approve(asset=Asset.objects.first(), user=reviewer)
+    asset_approve(asset=model_assets.first(), user=reviewer)
     assert Asset.objects.filter(is_live=True).count() == 1
 
+    counts = (Product.objects.count(), PromptTemplate.objects.count(),
+              Campaign.objects.count(), Asset.objects.count(), RenderJob.objects.count())
     again = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", stdout=again)
     assert "0 renders queued" in again.getvalue()
-    assert "3 unchanged" in again.getvalue() and "0 photos added" in again.getvalue()
-    assert Product.objects.get(sku="NW-BOTTLE-750").photos.count() == 1
-    assert Asset.objects.count() == 12 and RenderJob.objects.count() == 12
+    assert "0 compositions queued" in again.getvalue()
+    assert "4 unchanged" in again.getvalue() and "0 photos added" in again.getvalue()
+    assert cup.photos.count() == 1
+    assert (Product.objects.count(), PromptTemplate.objects.count(), Campaign.objects.count(),
+            Asset.objects.count(), RenderJob.objects.count()) == counts
+    assert Asset.objects.count() == 12 + len(FORMAT_KEYS) == RenderJob.objects.count()
+    # The summary lists every composed ad's file under the media root.
+    for asset in assets.values():
+        assert asset.file.name in again.getvalue()

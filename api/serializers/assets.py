@@ -107,6 +107,14 @@ class EditInputSerializer(serializers.Serializer):
                                    help_text=REGION_HELP)
 
 
+class DesignSerializer(serializers.Serializer):
+    design = serializers.JSONField(
+        help_text="The layered design (version 1 of the design format, docs/api.md): layers "
+                  "bottom to top, in format pixels. Saving one composes the next version, in "
+                  "review.")
+    design_sha256 = serializers.CharField(read_only=True)
+
+
 class ReviewEventSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", allow_null=True, read_only=True,
                                  default=None)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from api.filters import (
@@ -27,6 +28,7 @@ from api.serializers.assets import (
     AssetSerializer,
     BulkApproveInputSerializer,
     BulkApproveResultSerializer,
+    DesignSerializer,
     EditInputSerializer,
     RejectInputSerializer,
     RequestChangesInputSerializer,
@@ -34,7 +36,7 @@ from api.serializers.assets import (
     StaleApprovalConflictSerializer,
 )
 from api.serializers.jobs import RenderJobDetailSerializer
-from campaigns import review
+from campaigns import design_edits, review
 from campaigns.selectors import review_queue
 from core.files import file_redirect
 from rendering.models import Asset, RenderJob, ReviewState
@@ -54,7 +56,8 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
     serializer_class = AssetSerializer
     lookup_url_kwarg = "asset_id"
     actions = {"approve": "asset.review", "request_changes": "asset.review",
-               "reject": "asset.review", "approve_bulk": "asset.review", "edit": "asset.edit"}
+               "reject": "asset.review", "approve_bulk": "asset.review", "edit": "asset.edit",
+               "design:put": "asset.edit"}
 
     def get_serializer_class(self):
         return AssetDetailSerializer if self.action == "retrieve" else AssetSerializer
@@ -132,6 +135,26 @@ class AssetViewSet(WorkspaceScoped, viewsets.ReadOnlyModelViewSet):
         params = EditInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         job = review.asset_edit(asset=asset, user=request.user, **params.validated_data)
+        job = RenderJob.objects.select_related("slot").get(pk=job.pk)
+        return Response(RenderJobDetailSerializer(job, context={"positions": {}}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(methods=["GET"], summary="The design of a composed asset",
+                   responses={200: DesignSerializer})
+    @extend_schema(methods=["PUT"], summary="Save a changed design: composes the next version "
+                                            "(in review) on the CPU, no GPU",
+                   request=DesignSerializer, responses={202: RenderJobDetailSerializer})
+    @action(detail=True, methods=["get", "put"])
+    def design(self, request, *args, **kwargs):
+        asset = self.get_object()  # 404 before any validation (P1)
+        if request.method == "GET":
+            if not asset.design:
+                raise NotFound("This asset is a picture the model drew; it has no design.")
+            return Response({"design": asset.design, "design_sha256": asset.design_sha256})
+        params = DesignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job = design_edits.asset_design_save(asset=asset, user=request.user,
+                                             design=params.validated_data["design"])
         job = RenderJob.objects.select_related("slot").get(pk=job.pk)
         return Response(RenderJobDetailSerializer(job, context={"positions": {}}).data,
                         status=status.HTTP_202_ACCEPTED)

@@ -84,6 +84,9 @@ def _cutout_size(photo) -> list[int]:
 def recipe_inputs(recipe: dict) -> dict[str, bytes]:
     """The recipe's input files, by their hash (the compositor checks each one)."""
     inputs = {}
+    for digest, name in (recipe.get("inputs") or {}).items():  # a saved design's files
+        with default_storage.open(name, "rb") as handle:
+            inputs[digest] = handle.read()
     for key in ("font", "logo", "cutout"):
         ref = recipe.get(key)
         if ref:
@@ -93,7 +96,10 @@ def recipe_inputs(recipe: dict) -> dict[str, bytes]:
 
 
 def recipe_design(recipe: dict) -> dict:
-    """The design document the recipe lays out for its format (validated)."""
+    """The design document the recipe lays out for its format, or the design a user saved
+    (validated either way)."""
+    if recipe.get("design"):
+        return design_validate(recipe["design"])
     fmt = recipe["format"]
     width, height = recipe["output_size"]
     dpi = fmt.get("dpi")

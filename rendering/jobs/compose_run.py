@@ -40,8 +40,13 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
     if not claims:
         return None
     [claim] = claims
-    recipe = RenderJob.objects.filter(pk=claim.job_id).values_list("recipe", flat=True).first()
+    row = RenderJob.objects.filter(pk=claim.job_id).values_list("recipe", "source_asset_id"
+                                                                 ).first()
+    recipe, source_id = row if row else (None, None)
+    parent = Asset.objects.filter(pk=source_id).first() if source_id else None
     problem = _problem(recipe)
+    if problem is None and source_id and parent is None:
+        problem = "the asset whose design changed no longer exists"
     if problem:
         job_fail(claim, f"This composition cannot run: {problem}.")
         return None
@@ -59,4 +64,4 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
         job_fail(claim, f"This composition cannot run: an input file is gone ({exc}).")
         return None
     completed = {**recipe, "compose_seconds": round(time.perf_counter() - started, 4)}
-    return store_asset(claim, image, completed, gpu_seconds=0, design=design)
+    return store_asset(claim, image, completed, gpu_seconds=0, design=design, parent=parent)

@@ -232,3 +232,50 @@ def test_the_api_shows_an_assets_design_and_takes_a_templates_background(shop, c
     assert kept.status_code == 200
     template.refresh_from_db()  # a rename keeps the copy lines and the background
     assert (template.background, template.cta, template.show_price) == ("fill", "Shop now", True)
+
+
+def test_a_saved_design_is_composed_as_the_next_version_in_review(shop, commit):
+    import copy
+
+    from tests.api.conftest import api_for
+
+    campaign, _ = shop
+    with commit():
+        campaign_generate(campaign=campaign, user=None)
+    asset = _latest_assets(campaign)["responsive-landscape"]
+    editor = Membership.objects.create(user=UserFactory(), workspace=campaign.workspace,
+                                       role=Role.MARKETER)
+    api = api_for(editor)
+    design = api.get(f"assets/{asset.pk}/design/").json()["design"]
+    headline = next(la for la in design["layers"] if la.get("role") == "headline")
+    headline["text"] = "Espresso, anywhere"
+    with commit():
+        queued = api.put(f"assets/{asset.pk}/design/", {"design": design})
+    assert queued.status_code == 202, queued.content
+    job = RenderJob.objects.get(pk=queued.json()["id"])
+    assert (job.kind, job.queue, job.status) == (JobKind.COMPOSE, JobQueue.CPU,
+                                                 JobStatus.SUCCEEDED)
+    child = Asset.objects.get(job=job)
+    assert (child.parent_id, child.version, child.review_state) == (asset.pk, 2, "in_review")
+    assert [la["text"] for la in child.design["layers"] if la.get("role") == "headline"] == [
+        "Espresso, anywhere"]
+    assert not RenderJob.objects.filter(queue=JobQueue.GPU).exists()
+    checks = {c.kind: c.status for c in QualityCheck.objects.filter(asset=child)}
+    assert checks[CheckKind.TEXT] == "pass" and checks[CheckKind.PRODUCT] == "pass"
+
+    outside = copy.deepcopy(design)
+    outside["layers"][1]["box"] = [1190, 0, 400, 50]
+    refused = api.put(f"assets/{asset.pk}/design/", {"design": outside})
+    assert refused.status_code == 400 and "layers[1].box" in refused.json()["errors"]
+    stranger = copy.deepcopy(design)
+    logo = next(la for la in stranger["layers"] if la["kind"] == "logo")
+    logo["sha256"] = "0" * 64
+    refused = api.put(f"assets/{asset.pk}/design/", {"design": stranger})
+    index = stranger["layers"].index(logo)
+    assert refused.status_code == 400 and f"layers[{index}].sha256" in refused.json()["errors"]
+    same = api.put(f"assets/{asset.pk}/design/", {"design": asset.design})
+    assert same.status_code == 400 and "unchanged" in same.content.decode()
+    viewer = api_for(Membership.objects.create(user=UserFactory(),
+                                               workspace=campaign.workspace, role=Role.VIEWER))
+    assert viewer.put(f"assets/{asset.pk}/design/", {"design": design}).status_code == 403
+    assert RenderJob.objects.filter(source_asset=asset).count() == 1  # refusals queue nothing

@@ -9,7 +9,8 @@ from rendering.models import Asset
 
 
 class Command(BaseCommand):
-    help = "Seed the sample workspace and render its campaign (reuses what exists)."
+    help = ("Seed the sample workspace, render its model-drawn campaign and compose its "
+            "real-photo campaign (reuses what exists).")
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
@@ -36,6 +37,44 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(
             "Still waiting for workers: is one running? ./dev worker gpu (see docs/workers.md)"))
 
+    def _assets(self, campaign):
+        return (Asset.objects.filter(slot__campaign=campaign)
+                .select_related("slot__product", "slot__format").order_by("slot_id", "id"))
+
+    def _list_model_renders(self, campaign) -> int:
+        assets = self._assets(campaign)
+        self.stdout.write(f"\n'{campaign.name}': drawn by the model, one picture per slot.")
+        if not settings.ADSTUDIO_QWEN_IMAGE_MODEL:
+            self.stdout.write(self.style.WARNING(
+                "  NO MODEL CONFIGURED: these were drawn by the tiny random-weight model, so "
+                "their images are NOISE.\n  Set ADSTUDIO_QWEN_IMAGE_MODEL to Qwen-Image "
+                "weights on a GPU machine for real pictures (README: Real images)."))
+        for asset in assets:
+            self.stdout.write(
+                f"  {asset.slot.product.sku:<16} {asset.slot.format.key:<22} "
+                f"{asset.width}x{asset.height}  {settings.MEDIA_ROOT / asset.file.name}"
+            )
+        return assets.count()
+
+    def _list_composed(self, campaign) -> int:
+        assets = self._assets(campaign)
+        self.stdout.write(
+            f"\n'{campaign.name}': COMPOSED on the CPU (no GPU, no model): the product's "
+            "real photo (its cut-out, pixel for pixel),\n  the exact copy (name, slogan, "
+            "price, button) and the logo in a layout designed for each format. Open these:")
+        for asset in assets:
+            layers = (asset.design or {}).get("layers", [])
+            has_product = any(layer.get("kind") == "product" for layer in layers)
+            price = next((layer.get("text") for layer in layers
+                          if layer.get("kind") == "text" and layer.get("role") == "price"), "")
+            note = "photo" if has_product else "no room for the photo"
+            self.stdout.write(
+                f"  {asset.slot.product.sku:<16} {asset.slot.format.key:<22} "
+                f"{asset.width}x{asset.height}  {note}, price {price or '-'}\n"
+                f"      {settings.MEDIA_ROOT / asset.file.name}"
+            )
+        return assets.count()
+
     def handle(self, username, password, **options):
         started = time.monotonic()
         user = sample.seed_user(username, password)
@@ -45,25 +84,26 @@ class Command(BaseCommand):
         feed = sample.seed_products(workspace, user)
         photos = sample.seed_photos(workspace)
         sample.seed_templates(workspace)
+        sample.seed_fill_templates(workspace)
         self.stdout.write(
             f"Products: {feed.rows_created} created, {feed.rows_updated} updated, "
             f"{feed.rows_unchanged} unchanged, {feed.rows_failed} failed; "
-            f"{photos} photo{'s' if photos != 1 else ''} added (cut out in the background)."
+            f"{photos} photo{'s' if photos != 1 else ''} added (each is cut out before it is "
+            "composed)."
         )
         campaign, queued = sample.seed_campaign(workspace, brand, user)
-        self.stdout.write(f"Campaign '{campaign.name}': {queued} renders queued.")
+        self.stdout.write(f"Campaign '{campaign.name}': {queued} renders queued "
+                          "(drawn by the model).")
+        composed, composed_queued = sample.seed_composed_campaign(workspace, brand, user)
+        self.stdout.write(f"Campaign '{composed.name}': {composed_queued} compositions queued "
+                          "(cpu queue, no GPU).")
         if settings.REDIS_URL:
             self._wait_for_workers(campaign, options["wait"])
-        assets = (Asset.objects.filter(slot__campaign=campaign)
-                  .select_related("slot__product", "slot__format").order_by("slot_id"))
-        for asset in assets:
-            self.stdout.write(
-                f"  {asset.slot.product.sku:<16} {asset.slot.format.key:<22} "
-                f"{asset.width}x{asset.height}  {settings.MEDIA_ROOT / asset.file.name}"
-            )
+            self._wait_for_workers(composed, options["wait"])
+        total = self._list_model_renders(campaign) + self._list_composed(composed)
+        slots = campaign.slots.count() + composed.slots.count()
         self.stdout.write(self.style.SUCCESS(
-            f"{assets.count()} assets for {campaign.slots.count()} slots "
-            f"in {time.monotonic() - started:.1f} s."
+            f"{total} assets for {slots} slots in {time.monotonic() - started:.1f} s."
         ))
         self.stdout.write(
             "Open the dashboard: ./dev serve, then http://127.0.0.1:8000/ "
