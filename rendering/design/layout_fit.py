@@ -84,6 +84,19 @@ def fit_role(role: str, text: str, chain, *, width: int, nominal: int, max_lines
     return None
 
 
+# The headline reads first: at least this many times the size of a subline or disclaimer
+# beside it. When shrinking to fit would flatten that, the subline gives way instead.
+HIERARCHY = 1.2
+
+
+def _hierarchy_kept(blocks: list[Block]) -> bool:
+    sizes = {b.role: b.size for b in blocks}
+    if "headline" not in sizes:
+        return True
+    return all(sizes["headline"] >= HIERARCHY * sizes[role]
+               for role in ("subline", "disclaimer") if role in sizes)
+
+
 def fit_stack(roles: list[str], copy: dict, chain, *, width: int, height: int,
               nominal: dict, max_lines: dict, gap: int,
               squeeze: bool = False) -> tuple[list[Block], list[str]]:
@@ -108,7 +121,7 @@ def fit_stack(roles: list[str], copy: dict, chain, *, width: int, height: int,
                 blocks.append(block)
             else:
                 total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
-                if total <= height:
+                if total <= height and _hierarchy_kept(blocks):
                     return blocks, dropped
             if all(round(nominal[r] * scale) <= min_px() for r in roles):
                 break
