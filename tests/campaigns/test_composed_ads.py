@@ -279,3 +279,45 @@ def test_a_saved_design_is_composed_as_the_next_version_in_review(shop, commit):
                                                workspace=campaign.workspace, role=Role.VIEWER))
     assert viewer.put(f"assets/{asset.pk}/design/", {"design": design}).status_code == 403
     assert RenderJob.objects.filter(source_asset=asset).count() == 1  # refusals queue nothing
+
+
+def test_F10_a_malformed_compose_doorbell_is_acknowledged_and_a_broken_recipe_fails_alone(
+        shop, commit, caplog):
+    from rendering.tasks import compose_job
+
+    campaign, _ = shop
+    jobs = campaign_generate(campaign=campaign, user=None).jobs  # queued: no commit yet
+    broken, *good = jobs
+    RenderJob.objects.filter(pk=broken.pk).update(recipe={"engine": "compose"})
+    compose_job.apply(args=["not-a-job", 7], kwargs={"x": 1})  # rings anyway: fair order
+    assert "compose_job got malformed arguments" in caplog.text
+    for _ in good:
+        compose_job.apply(args=[0])
+    states = dict(RenderJob.objects.filter(pk__in=[j.pk for j in jobs])
+                  .values_list("pk", "status"))
+    assert states[broken.pk] == JobStatus.FAILED
+    assert "the recipe lacks output_size" in RenderJob.objects.get(pk=broken.pk).error
+    assert {states[j.pk] for j in good} == {JobStatus.SUCCEEDED}
+    assert Asset.objects.filter(job_id__in=[j.pk for j in good]).count() == len(good)
+
+
+def test_F6_a_composition_whose_attempt_was_superseded_stores_nothing(shop, monkeypatch):
+    from django.db.models import F
+
+    from rendering.jobs import compose_run
+
+    campaign, _ = shop
+    [first, *_] = campaign_generate(campaign=campaign, user=None).jobs
+    real = compose_run.compose
+
+    def compose_while_the_lease_is_lost(design, inputs):
+        # Meanwhile the reconciler requeued the job and another worker claimed it.
+        RenderJob.objects.filter(pk=first.pk).update(attempt=F("attempt") + 1)
+        return real(design, inputs)
+
+    monkeypatch.setattr(compose_run, "compose", compose_while_the_lease_is_lost)
+    assert compose_run.compose_next(worker="late") is None
+    assert not Asset.objects.filter(job_id=first.pk).exists()
+    folder = Path(default_storage.path(f"ws/{first.workspace_id}/assets/{first.pk}"))
+    assert [f for f in folder.rglob("*") if f.is_file()] == []  # its files went with it
+    assert RenderJob.objects.get(pk=first.pk).status == JobStatus.RUNNING  # the newer attempt's
