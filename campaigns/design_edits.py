@@ -15,21 +15,28 @@ from rendering.jobs.enqueue import jobs_create
 from rendering.models import Asset, JobKind, RenderJob
 
 
-def _known_files(asset: Asset) -> dict[str, str]:
-    """The files a design of this asset may use, by hash: its own inputs, and the
-    workspace's brand fonts, logos and product cut-outs."""
-    known = dict((asset.recipe or {}).get("inputs") or {})
+def _known_files(asset: Asset, wanted: set[str]) -> dict[str, str]:
+    """The stored file of each ``wanted`` hash that a design of this asset may use: its own
+    inputs, else a brand font, logo or product cut-out of its workspace (one query each, for
+    the wanted hashes only)."""
+    recipe = asset.recipe or {}
+    known = {d: n for d, n in (recipe.get("inputs") or {}).items() if d in wanted}
     for key in ("font", "logo", "cutout"):
-        ref = (asset.recipe or {}).get(key)
-        if ref:
+        ref = recipe.get(key)
+        if ref and ref["sha256"] in wanted:
             known[ref["sha256"]] = ref["file"]
+    missing = wanted - set(known)
     ws = asset.workspace_id
-    for model, field, sha in ((BrandFont, "file", "sha256"), (BrandLogo, "file", "sha256"),
-                              (ProductPhoto, "cutout", "cutout_sha256")):
-        owner = "brand__workspace_id" if model is not ProductPhoto else "product__workspace_id"
-        for name, digest in model.objects.filter(**{owner: ws}).exclude(**{sha: ""}) \
-                .values_list(field, sha):
-            known.setdefault(digest, name)
+    for queryset, field, digest in (
+            (BrandFont.objects.filter(brand__workspace_id=ws), "file", "sha256"),
+            (BrandLogo.objects.filter(brand__workspace_id=ws), "file", "sha256"),
+            (ProductPhoto.objects.filter(product__workspace_id=ws), "cutout", "cutout_sha256")):
+        if not missing:
+            break
+        for name, found in queryset.filter(**{f"{digest}__in": missing}).values_list(field,
+                                                                                     digest):
+            known.setdefault(found, name)
+        missing = wanted - set(known)
     return known
 
 
@@ -47,7 +54,8 @@ def asset_design_save(*, asset: Asset, user, design) -> RenderJob:
     design = design_validate(design)
     if design_hash(design) == asset.design_sha256:
         raise ValidationError("The design is unchanged.", code="design_unchanged")
-    known, inputs, unknown = _known_files(asset), {}, {}
+    wanted = {digest for layer in design["layers"] for _, digest in layer_inputs(layer)}
+    known, inputs, unknown = _known_files(asset, wanted), {}, {}
     for index, layer in enumerate(design["layers"]):
         for field, digest in layer_inputs(layer):
             if digest in known:

@@ -114,7 +114,8 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
     jobs, problems, style = [], {}, brand_style(brand)
     for slot in slots:
         template = choose(slot.format.kind)
-        composed = compose_prompt(
+        # A layered design needs no prompt: only the model's pictures are prompted.
+        composed = None if template.background == Background.FILL else compose_prompt(
             template=template, brand=brand, product=slot.product, campaign=campaign,
             format=slot.format, language=campaign.language,
         )

@@ -9,14 +9,18 @@ every input file by its hash, so the same recipe always composes the same bytes.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
+from rendering.compose import fonts
 from rendering.compose.ad_copy import compose_copy
 from rendering.compose.contrast import hex_rgb, relative_luminance
 from rendering.compose.recipes import RECIPE_VERSION, input_hash, product_snapshot
 from rendering.design.layout_classes import GRIDS, aspect_class, print_bleed
+from rendering.design.layout_context import LayoutError
 from rendering.design.layouts import design_layout
 from rendering.design.schema import design_validate
+from rendering.design.text_draw import text_lines
 
 ENGINE = "compose"
 
@@ -122,15 +126,13 @@ def recipe_design(recipe: dict) -> dict:
 
 def design_problems(recipe: dict) -> list[str]:
     """Why the recipe's design cannot be composed (copy a font cannot draw, a layout that
-    cannot place it), found before any job exists; [] when it can."""
-    from django.core.exceptions import ValidationError
-
-    from rendering.design.layout_context import LayoutError
-    from rendering.design.text_draw import text_lines
-
+    cannot place it), found before any job exists; [] when it can. Only the brand font is
+    read (once per process and checksum), never the images."""
     try:
         design = recipe_design(recipe)
-        inputs = recipe_inputs(recipe) if recipe.get("font") else {}
+        font = recipe.get("font")
+        inputs = ({font["sha256"]: fonts.stored_file(font["file"], font["sha256"]).getvalue()}
+                  if font else {})
         for index, layer in enumerate(design["layers"]):
             if layer["kind"] == "text":
                 text_lines(layer, inputs, path=f"layers[{index}]")

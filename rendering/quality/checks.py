@@ -140,7 +140,8 @@ def _run(asset: Asset) -> list[tuple[CheckResult, float]]:
         if result is not None:
             results.append((result, time.perf_counter() - started))
 
-    if recipe.get("engine") == "compose" and asset.design:
+    composed = recipe.get("engine") == "compose" and bool(asset.design)
+    if composed:
         # A layered design is verified against itself (exact copy, exact product); its safe
         # zones and logo are the layout's, so no OCR runs.
         started = time.perf_counter()
@@ -156,7 +157,7 @@ def _run(asset: Asset) -> list[tuple[CheckResult, float]]:
         detect_seconds = time.perf_counter() - started
         timed(text_check, image, copy=copy, mode=mode, layout=layout, detections=detections)
     timed(palette_check, image, brand.palette if brand else [])
-    if mode != "layers":
+    if not composed:
         if layout.get("logo_box") or (mode != "native" and (recipe.get("brand_style") or {})
                                       .get("logo")):
             timed(logo_check, image, _logo_image(recipe.get("brand_style")),
