@@ -26,6 +26,7 @@ from django.utils import timezone
 from brands.audit import audit_record
 from brands.cutout import ALPHA, CLASSICAL, MODEL_PREFIX, Cutout, CutoutError, cutout_make
 from brands.models import ProductPhoto
+from brands.signals import product_cutout_changed
 from brands.uploads import UploadRejected, clean_image_upload, storage_key
 from core.broker import broker_queue_depth, task_publish
 from core.files import files_delete_on_commit
@@ -206,3 +207,4 @@ def _apply(photo: ProductPhoto, *, cut: Cutout | None, key: str, method: str, no
     photo.cutout_source_sha256 = source_sha
     photo.cutout_made_at = timezone.now()
     photo.save(update_fields=list(CUTOUT_FIELDS))
+    product_cutout_changed.send(sender=ProductPhoto, product_id=photo.product_id)

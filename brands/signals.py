@@ -16,6 +16,10 @@ membership_narrowed = Signal()
 # flags the assets made from the old values as stale.
 products_changed = Signal()
 
+# A product photo's cut-out was made, replaced or removed: kwargs product_id. Campaigns flags
+# the ads that show another cut-out (a scene painted around the old one needs a new scene).
+product_cutout_changed = Signal()
+
 # A brand kit's values changed: kwargs brand, changed (field names), old_version. Campaigns
 # flags the assets made with the old kit as stale.
 brand_kit_changed = Signal()

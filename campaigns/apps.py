@@ -9,6 +9,7 @@ class CampaignsConfig(AppConfig):
         from brands.signals import (
             brand_kit_changed,
             brand_kit_deleting,
+            product_cutout_changed,
             product_deleting,
             products_changed,
         )
@@ -17,6 +18,8 @@ class CampaignsConfig(AppConfig):
 
         products_changed.connect(staleness.stale_when_products_change,
                                  dispatch_uid="campaigns.stale_when_products_change")
+        product_cutout_changed.connect(staleness.stale_when_a_cutout_changes,
+                                       dispatch_uid="campaigns.stale_when_a_cutout_changes")
         asset_stored.connect(staleness.stale_when_an_asset_lands_late,
                              dispatch_uid="campaigns.stale_when_an_asset_lands_late")
         brand_kit_changed.connect(staleness.stale_when_the_brand_changes,

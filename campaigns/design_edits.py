@@ -5,23 +5,25 @@ its input files limited to what the workspace has, and composed as the asset's n
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from brands.access import require
 from brands.audit import audit_record
 from brands.models import BrandFont, BrandLogo, Membership, ProductPhoto
 from rendering.design.schema import design_hash, design_validate, layer_inputs
+from rendering.design.text_draw import text_lines
 from rendering.jobs.enqueue import jobs_create
-from rendering.models import Asset, JobKind, RenderJob
+from rendering.models import Asset, BackgroundLayer, JobKind, RenderJob
 
 
 def _known_files(asset: Asset, wanted: set[str]) -> dict[str, str]:
     """The stored file of each ``wanted`` hash that a design of this asset may use: its own
-    inputs, else a brand font, logo or product cut-out of its workspace (one query each, for
-    the wanted hashes only)."""
+    inputs, else a brand font, logo, product cut-out or painted scene of its workspace (one
+    query each, for the wanted hashes only)."""
     recipe = asset.recipe or {}
     known = {d: n for d, n in (recipe.get("inputs") or {}).items() if d in wanted}
-    for key in ("font", "logo", "cutout"):
+    for key in ("font", "logo", "cutout", "scene"):
         ref = recipe.get(key)
         if ref and ref["sha256"] in wanted:
             known[ref["sha256"]] = ref["file"]
@@ -30,7 +32,8 @@ def _known_files(asset: Asset, wanted: set[str]) -> dict[str, str]:
     for queryset, field, digest in (
             (BrandFont.objects.filter(brand__workspace_id=ws), "file", "sha256"),
             (BrandLogo.objects.filter(brand__workspace_id=ws), "file", "sha256"),
-            (ProductPhoto.objects.filter(product__workspace_id=ws), "cutout", "cutout_sha256")):
+            (ProductPhoto.objects.filter(product__workspace_id=ws), "cutout", "cutout_sha256"),
+            (BackgroundLayer.objects.filter(workspace_id=ws), "file", "sha256")):
         if not missing:
             break
         for name, found in queryset.filter(**{f"{digest}__in": missing}).values_list(field,
@@ -38,6 +41,20 @@ def _known_files(asset: Asset, wanted: set[str]) -> dict[str, str]:
             known.setdefault(found, name)
         missing = wanted - set(known)
     return known
+
+
+def _check_text_fits(design: dict, inputs: dict[str, str]) -> None:
+    """Every text layer sets in its box with its fonts (a 400 naming the layer, before any
+    job): only the fonts are read."""
+    fonts = {}
+    for index, layer in enumerate(design["layers"]):
+        if layer["kind"] != "text":
+            continue
+        for _field, digest in layer_inputs(layer):
+            if digest not in fonts:
+                with default_storage.open(inputs[digest], "rb") as handle:
+                    fonts[digest] = handle.read()
+        text_lines(layer, fonts, path=f"layers[{index}].text")
 
 
 def asset_design_save(*, asset: Asset, user, design) -> RenderJob:
@@ -62,9 +79,11 @@ def asset_design_save(*, asset: Asset, user, design) -> RenderJob:
                 inputs[digest] = known[digest]
             else:
                 unknown[f"layers[{index}].{field}"] = [
-                    "No font, logo or product cut-out of this workspace has this hash."]
+                    "No font, logo, product cut-out or painted scene of this workspace has "
+                    "this hash."]
     if unknown:
         raise ValidationError(unknown)
+    _check_text_fits(design, inputs)
     with transaction.atomic():
         recipe = {**asset.recipe, "design": design, "inputs": inputs,
                   "design_of": {"asset": asset.pk, "sha256": asset.sha256}}

@@ -7,10 +7,17 @@ made it, who must still be allowed to export when it is used.
 Stale live assets (made from a product, brand kit or template that changed since) are left out
 unless the link was made with ``include_stale``; the ZIP then lists them in ``stale.csv``.
 Included ones carry their reason in the manifest's ``stale_reason`` column.
+
+Each image fits its channel's weight limit (campaigns/export_files.py): the approved PNG when it
+fits, else an optimized PNG or a JPEG (``.jpg``); the manifest's ``export_*`` columns say what
+was written and ``export_note`` why, and an image that cannot fit is sent as its PNG with a
+note. A link made with ``layers`` also carries, per composed asset, a folder named like its
+file with the design, each layer as an RGBA PNG, the input files and a README.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
@@ -27,6 +34,7 @@ from django.utils.text import slugify
 from brands.access import can
 from brands.audit import audit_record
 from brands.models import Membership
+from campaigns.export_files import asset_export_file, layer_package
 from campaigns.models import Campaign, ReviewAction, ReviewEvent
 from campaigns.review import approved_hashes, asset_approval_verify
 from core.csv_formulas import csv_writer
@@ -35,7 +43,10 @@ from rendering.models import Asset
 _SALT = "adstudio.campaign-export"
 MANIFEST_COLUMNS = ("file", "campaign", "sku", "product", "format", "channel", "width",
                     "height", "version", "asset_id", "sha256", "approved_by", "approved_at",
-                    "seed", "model", "stale_reason")
+                    "seed", "model", "stale_reason",
+                    # appended (readers of the first columns keep working): what was written
+                    "export_format", "jpeg_quality", "export_bytes", "export_sha256",
+                    "weight_limit_kb", "export_note", "layers")
 STALE_COLUMNS = ("campaign", "sku", "product", "format", "width", "height", "version",
                  "asset_id", "stale_reason", "stale_since")
 
@@ -56,9 +67,11 @@ def export_stale_assets(campaign: Campaign) -> list[Asset]:
                 .defer("recipe").order_by("slot__product__sku", "slot__format__key"))
 
 
-def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = False) -> str:
+def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = False,
+                         layers: bool = False) -> str:
     """A signed, expiring link to download the campaign's approved assets as a ZIP. Stale
-    live assets are left out (and listed in the ZIP's stale.csv) unless ``include_stale``."""
+    live assets are left out (and listed in the ZIP's stale.csv) unless ``include_stale``;
+    ``layers`` adds each composed asset's layered package for a designer."""
     membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
     if membership is None or not can(membership, "campaign.export"):
         raise PermissionDenied("Your role cannot export this campaign.")
@@ -72,9 +85,9 @@ def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = Fals
                               code="only_stale")
     with transaction.atomic():
         audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.exported",
-                     obj=campaign, data={"include_stale": include_stale})
-    token = signing.dumps({"c": campaign.pk, "u": user.pk, "s": int(include_stale)},
-                          salt=_SALT, compress=True)
+                     obj=campaign, data={"include_stale": include_stale, "layers": layers})
+    token = signing.dumps({"c": campaign.pk, "u": user.pk, "s": int(include_stale),
+                           "l": int(layers)}, salt=_SALT, compress=True)
     return reverse("campaign-export-download", kwargs={"token": token})
 
 
@@ -83,6 +96,7 @@ class ExportGrant:
     campaign: Campaign
     user_id: int
     include_stale: bool = False
+    layers: bool = False
 
 
 def export_grant_check(*, token: str) -> ExportGrant:
@@ -101,7 +115,7 @@ def export_grant_check(*, token: str) -> ExportGrant:
     if not any(can(m, "campaign.export") for m in membership):
         raise PermissionDenied("The person who made this link can no longer export.")
     return ExportGrant(campaign=campaign, user_id=data["u"],
-                       include_stale=bool(data.get("s")))
+                       include_stale=bool(data.get("s")), layers=bool(data.get("l")))
 
 
 def export_assets(campaign: Campaign, *, include_stale: bool = False) -> Iterator[Asset]:
@@ -137,10 +151,11 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False
-                           ) -> Iterator[bytes]:
-    """The ZIP, produced while it downloads: memory stays at one file's read buffer. Stale
-    live assets left out are listed in stale.csv."""
+def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False,
+                           layers: bool = False) -> Iterator[bytes]:
+    """The ZIP, produced while it downloads: memory stays at one asset's files (the read
+    buffer of an approved PNG sent as it is). Stale live assets left out are listed in
+    stale.csv; ``layers`` adds the layered packages."""
     approvals = {}
     for event in (ReviewEvent.objects.filter(asset__slot__campaign=campaign,
                                              asset__is_live=True, action=ReviewAction.APPROVE)
@@ -152,21 +167,32 @@ def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False
     writer.writerow(MANIFEST_COLUMNS)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         for asset in export_assets(campaign, include_stale=include_stale):
-            name = export_filename(campaign, asset)
-            with default_storage.open(asset.file.name, "rb") as source, \
-                    archive.open(name, "w", force_zip64=True) as target:
-                for block in iter(lambda: source.read(1 << 20), b""):  # noqa: B023
+            png_name = export_filename(campaign, asset)
+            out = asset_export_file(asset, png_name=png_name)
+            digest, size = hashlib.sha256(), 0
+            with archive.open(out.name, "w", force_zip64=True) as target:
+                for block in _blocks(asset, out):
                     target.write(block)
+                    digest.update(block)
+                    size += len(block)
+                    yield sink.take()
+            package = ""
+            if layers:
+                files, package = layer_package(asset, folder=png_name.removesuffix(".png"))
+                for file_name, data in files:
+                    archive.writestr(file_name, data, compress_type=_compression(file_name))
                     yield sink.take()
             approval = approvals.get(asset.pk)
             writer.writerow([
-                name, campaign.name, asset.slot.product.sku, asset.slot.product.name,
+                out.name, campaign.name, asset.slot.product.sku, asset.slot.product.name,
                 asset.slot.format.key, asset.slot.format.channel, asset.width, asset.height,
                 asset.version, asset.pk, asset.sha256,
                 approval.user.username if approval and approval.user else "",
                 approval.created_at.isoformat() if approval else "",
                 asset.recipe.get("seed", ""), asset.recipe.get("model", ""),
                 asset.stale_reason if asset.is_stale else "",
+                out.format, out.quality or "", size, digest.hexdigest(),
+                asset.slot.format.max_kilobytes or "", out.note, package,
             ])
         archive.writestr("manifest.csv", manifest.getvalue().encode("utf-8"),
                          compress_type=zipfile.ZIP_DEFLATED)
@@ -175,6 +201,22 @@ def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False
             archive.writestr("stale.csv", _stale_csv(campaign, left_out).encode("utf-8"),
                              compress_type=zipfile.ZIP_DEFLATED)
     yield sink.take()
+
+
+def _compression(name: str) -> int:
+    """Images are compressed already; the design, README and fonts are worth deflating."""
+    return zipfile.ZIP_STORED if name.endswith((".png", ".jpg", ".webp")) else \
+        zipfile.ZIP_DEFLATED
+
+
+def _blocks(asset: Asset, out) -> Iterator[bytes]:
+    """The exported image's bytes: re-encoded ones at once, the approved file as it is in
+    1 MiB blocks."""
+    if out.data is not None:
+        yield out.data
+        return
+    with default_storage.open(asset.file.name, "rb") as source:
+        yield from iter(lambda: source.read(1 << 20), b"")
 
 
 def _stale_csv(campaign: Campaign, assets: list[Asset]) -> str:

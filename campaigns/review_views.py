@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from brands.access import can, workspace_view
 from campaigns import export, review, services
 from campaigns.models import Campaign, ReviewEvent, Slot
 from campaigns.selectors import asset_lineage, review_queue
+from rendering.design.layer_images import asset_layer_entries, asset_layer_png
 from rendering.models import Asset, JobKind, RenderJob
 from rendering.selectors import asset_checks
 
@@ -30,7 +31,8 @@ def _asset_or_404(membership, asset_id):
 
 @workspace_view("workspace.view")
 def asset_detail(request, membership, asset_id):
-    """The asset at real size and fitted, its recipe, versions, compare, checks and reviews."""
+    """The asset at real size and fitted, its layers (composed), recipe, versions, compare,
+    checks and reviews."""
     asset = _asset_or_404(membership, asset_id)
     lineage = asset_lineage(asset)
     versions = lineage.all
@@ -41,6 +43,7 @@ def asset_detail(request, membership, asset_id):
         compare = next((v for v in versions if v.pk == asset.parent_id), None)
     return render(request, "campaigns/asset_detail.html", {
         "asset": asset, "versions": versions, "compare": compare,
+        "layers": asset_layer_entries(asset),
         "events": ReviewEvent.objects.filter(asset=asset).select_related("user", "edit_job"),
         "edits": RenderJob.objects.filter(source_asset=asset, kind=JobKind.EDIT)
         .exclude(status="succeeded").order_by("-created_at"),
@@ -51,6 +54,27 @@ def asset_detail(request, membership, asset_id):
         "next_url": request.GET.get("next", ""),
         "stale_question": review.stale_question(asset) if asset.is_stale else "",
     })
+
+
+LAYER_THUMBNAIL_PX = 240
+
+
+@workspace_view("workspace.view")
+def asset_layer(request, membership, asset_id, index, variant):
+    """One layer of a composed asset alone, as an RGBA PNG (full size or a thumbnail), after
+    the workspace check."""
+    asset = get_object_or_404(Asset, pk=asset_id, workspace=membership.workspace)
+    try:
+        data = asset_layer_png(asset, index,
+                               fit=LAYER_THUMBNAIL_PX if variant == "thumbnail" else None)
+    except LookupError:
+        raise Http404("This asset has no such layer.") from None
+    except (OSError, ValidationError):  # an input file gone from storage, or changed
+        raise Http404("This layer's input files are missing or changed.") from None
+    response = HttpResponse(data, content_type="image/png")
+    # An asset's design never changes (an edit is a new version), so neither does its layer.
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 REVIEW_ACTIONS = {
@@ -202,7 +226,8 @@ def campaign_export(request, membership, campaign_id):
     try:
         link = export.campaign_export_link(
             campaign=campaign, user=request.user,
-            include_stale=request.POST.get("include_stale") == "yes")
+            include_stale=request.POST.get("include_stale") == "yes",
+            layers=request.POST.get("layers") == "yes")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("campaign-detail", ws=membership.workspace.slug,
@@ -218,7 +243,8 @@ def campaign_export_download(request, token):
         return render(request, "campaigns/export_denied.html", {"reason": str(exc)},
                       status=403)
     response = StreamingHttpResponse(
-        export.campaign_export_stream(grant.campaign, include_stale=grant.include_stale),
+        export.campaign_export_stream(grant.campaign, include_stale=grant.include_stale,
+                                      layers=grant.layers),
         content_type="application/zip")
     response["Content-Disposition"] = (
         f'attachment; filename="{export.export_zip_name(grant.campaign)}"')

@@ -4,7 +4,10 @@ campaigns in a banner, a display ad, a story and an A4 poster each:
 - "Spring launch": the products with no photo, drawn by the configured model (with the tiny
   random-weight model, noise);
 - "Espresso cup launch": the product with a real photo, composed on the CPU from brand-fill
-  templates (its cut-out, the exact copy and the logo in a designed layout; no GPU).
+  templates (its cut-out, the exact copy and the logo in a designed layout; no GPU);
+- "Espresso cup scenes": the same product in a scene the model paints around its cut-out,
+  one master for every format (cut from it, or outpainted where it does not reach), with the
+  same layers on top (with the tiny model, the scene is noise; the product and copy exact).
 
 Each step reuses what already exists, so running the demo again renders nothing new.
 """
@@ -44,6 +47,7 @@ WORKSPACE_SLUG = "demo"
 REVIEWER = "reviewer"
 CAMPAIGN_NAME = "Spring launch"
 COMPOSED_CAMPAIGN_NAME = "Espresso cup launch"
+SCENE_CAMPAIGN_NAME = "Espresso cup scenes"
 FORMAT_KEYS = ("responsive-landscape", "gdn-medium-rectangle", "meta-story", "print-a4")
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -172,6 +176,25 @@ def seed_fill_templates(workspace: Workspace) -> list[PromptTemplate]:
     return templates
 
 
+# Scene templates: the same words for every kind, so every format shares one painted scene.
+SCENE_TEMPLATE_COPY = {
+    **FILL_TEMPLATE_COPY, "background": Background.SCENE,
+    "body": "a sunlit marble cafe table by a window, morning light, soft shadows, "
+            "shallow depth of field",
+}
+
+
+def seed_scene_templates(workspace: Workspace) -> list[PromptTemplate]:
+    """The scene templates of the scene campaign ("Scene banner", ...)."""
+    templates = []
+    for kind in FILL_TEMPLATE_KINDS:
+        name = f"Scene {kind}"
+        existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
+        templates.append(existing or prompt_template_save(
+            workspace=workspace, user=None, name=name, kind=kind, **SCENE_TEMPLATE_COPY))
+    return templates
+
+
 def seed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign, int]:
     """The model-drawn sample campaign (the products with no sample photo, the default
     templates), and how many renders this call queued (0 when all exist)."""
@@ -188,22 +211,24 @@ def seed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign
     return campaign, _generate_waiting(campaign, user)
 
 
-def seed_composed_campaign(workspace: Workspace, brand: BrandKit, user) -> tuple[Campaign, int]:
+def seed_composed_campaign(workspace: Workspace, brand: BrandKit, user, *,
+                           scene: bool = False) -> tuple[Campaign, int]:
     """The composed sample campaign: the products with a sample photo, in the same formats,
-    from the brand-fill templates; and how many compositions this call queued."""
+    from the brand-fill templates (``scene``: the scene templates, a painted scene under the
+    layers); and how many jobs this call queued."""
     products = list(Product.objects.filter(workspace=workspace, sku__in=SAMPLE_PHOTOS))
     # A composition takes the cut-out the photo has when it is queued: make any that is
     # missing now (a no-op once made), not after the commit.
     for product in products:
         for photo in product.photos.filter(cutout_made_at__isnull=True):
             photo_cutout_make(photo=photo)
-    campaign = Campaign.objects.filter(workspace=workspace, name=COMPOSED_CAMPAIGN_NAME).first()
+    name = SCENE_CAMPAIGN_NAME if scene else COMPOSED_CAMPAIGN_NAME
+    campaign = Campaign.objects.filter(workspace=workspace, name=name).first()
     if campaign is None:
         campaign = campaign_create(
-            workspace=workspace, user=user, name=COMPOSED_CAMPAIGN_NAME, brand=brand,
-            products=products,
+            workspace=workspace, user=user, name=name, brand=brand, products=products,
             formats=Format.objects.filter(workspace=None, key__in=FORMAT_KEYS),
-            templates=seed_fill_templates(workspace),
+            templates=(seed_scene_templates if scene else seed_fill_templates)(workspace),
         )
     return campaign, _generate_waiting(campaign, user)
 

@@ -11,13 +11,16 @@ from django.db import transaction
 
 from brands.audit import audit_record
 from campaigns.models import Campaign, CampaignStatus, RefreshSchedule, Slot
+from campaigns.scene_reuse import scene_reused
 from core.files import files_delete_on_commit
 from rendering.compose.copy_rules import copy_problems
 from rendering.compose.prompts import compose_prompt
-from rendering.compose.recipes import compose_recipe
+from rendering.compose.recipes import compose_recipe, new_seed
 from rendering.compose.style import brand_style
 from rendering.design.recipe import design_problems, design_recipe
+from rendering.design.scene_recipe import scene_prompt
 from rendering.jobs.enqueue import jobs_cancel_unfinished, jobs_create, quota_check
+from rendering.jobs.scene_jobs import scene_format, scene_jobs_create
 from rendering.models import (
     Asset,
     Background,
@@ -29,6 +32,9 @@ from rendering.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Templates whose ads are layered designs, composed on the CPU (a scene is painted first).
+LAYERED = (Background.FILL, Background.SCENE)
 
 
 def _check_choices(workspace, *, brand=None, products, formats, templates, starts_on,
@@ -96,12 +102,15 @@ class GenerateResult:
 
 def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None = None,
                       variants: int | None = None, seed: int | None = None,
-                      refresh=None) -> GenerateResult:
+                      refresh=None, reuse_scenes: bool = False) -> GenerateResult:
     """Queue ``variants_per_slot`` renders for every slot (or the given ones).
 
     All recipes are composed first (a template or banned-term problem, or copy that cannot be
     set, such as a character no font has, changes nothing), the jobs are created in one
-    transaction, and they are published to the GPU queue after it commits.
+    transaction, and they are published to the GPU queue after it commits. Scene templates
+    paint one scene per product and variant first (rendering/jobs/scene_jobs.py);
+    ``reuse_scenes`` (stale fixes) recomposes a slot on the scene its last ad was cut from
+    when what the picture is painted from has not changed: no GPU job.
     """
     if campaign.status == CampaignStatus.ARCHIVED:
         raise ValidationError(f"{campaign.name} is archived, so nothing new is rendered for it. "
@@ -112,6 +121,8 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
     if slots is None:
         slots = campaign.slots.select_related("product", "format").order_by("id")
     jobs, problems, style = [], {}, brand_style(brand)
+    # (product, variant, prompt): the scene's prompt and its formats' compositions
+    scenes: dict[tuple, tuple] = {}
     for slot in slots:
         template = choose(slot.format.kind)
         # A layered design needs no prompt: only the model's pictures are prompted.
@@ -120,7 +131,7 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
             format=slot.format, language=campaign.language,
         )
         for variant in range(variants or campaign.variants_per_slot):
-            if template.background == Background.FILL:  # a layered design: the cpu queue
+            if template.background in LAYERED:  # a layered design: the cpu queue
                 recipe = design_recipe(template=template, brand=brand, product=slot.product,
                                        format=slot.format, language=campaign.language,
                                        variant=variant)
@@ -129,9 +140,19 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
                         f"{slot.product.name} ({slot.format.name}): {p}" for p in
                         [*copy_problems(recipe["copy"], mode="overlay", style=style).values(),
                          *design_problems(recipe)]))
-                jobs.append(RenderJob(workspace_id=campaign.workspace_id, slot=slot,
-                                      created_by=user, variant=variant, recipe=recipe,
-                                      refresh=refresh, kind=JobKind.COMPOSE))
+                job = RenderJob(workspace_id=campaign.workspace_id, slot=slot,
+                                created_by=user, variant=variant, recipe=recipe,
+                                refresh=refresh, kind=JobKind.COMPOSE)
+                if template.background == Background.SCENE and reuse_scenes and (
+                        scene_reused(job, composed)):
+                    jobs.append(job)  # the scene it was painted on still fits: recompose
+                elif template.background == Background.SCENE:  # waits for its painted scene
+                    # One scene per product, variant and prompt (templates of several
+                    # kinds with the same words share it).
+                    key = (slot.product_id, variant, composed.prompt, composed.negative_prompt)
+                    scenes.setdefault(key, (composed, []))[1].append(job)
+                else:
+                    jobs.append(job)
                 continue
             recipe = compose_recipe(
                 composed=composed, format=slot.format, template=template, brand=brand,
@@ -149,6 +170,11 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
         raise ValidationError(list(problems)[:20], code="copy_unsettable")
     with transaction.atomic():
         jobs_create(jobs)
+        for (_product, variant, *_words), (composed, group) in scenes.items():
+            prompt, negative = scene_prompt(composed)
+            jobs += scene_jobs_create(formats=[scene_format(j) for j in group], prompt=prompt,
+                                      negative_prompt=negative,
+                                      seed=new_seed() if seed is None else seed + variant)
         if campaign.status == CampaignStatus.DRAFT:
             Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
     return GenerateResult(jobs=jobs)

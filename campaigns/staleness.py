@@ -24,8 +24,10 @@ from brands.access import require
 from brands.audit import audit_record
 from brands.models import Membership, Product
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.scene_reuse import scenes_to_repaint
 from campaigns.selectors import campaign_slots
 from rendering.compose.recipes import product_snapshot
+from rendering.design.recipe import product_cutout_photo
 from rendering.models import Asset
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ def describe_changes(recorded: dict, current: dict) -> str:
 # A composed asset (a layered design) is brought up to date by composing it again on the
 # CPU; a picture the model drew must be rendered again on a GPU.
 RECOMPOSE_NOTE = " (recompose: no GPU)"
+# A scene ad whose scene would be painted differently now (prompt, product photo) needs one.
+RERENDER_NOTE = " (re-render: new scene on a GPU)"
 
 
 def _flag(groups: dict[str, list[int]]) -> list[int]:
@@ -61,16 +65,18 @@ def _flag(groups: dict[str, list[int]]) -> list[int]:
     their ids. A composed asset's reason says it is recomposed."""
     now = timezone.now()
     flagged = []
-    composed = set(Asset.objects.filter(
-        pk__in=[i for ids in groups.values() for i in ids], recipe__engine="compose",
-    ).values_list("id", flat=True)) if groups else set()
+    every = [i for ids in groups.values() for i in ids]
+    composed = set(Asset.objects.filter(pk__in=every, recipe__engine="compose")
+                   .values_list("id", flat=True)) if groups else set()
+    repaint = scenes_to_repaint(composed) if composed else set()
     for reason, asset_ids in groups.items():
-        Asset.objects.filter(pk__in=[i for i in asset_ids if i not in composed],
-                             stale_at__isnull=True).update(stale_reason=reason[:500],
-                                                           stale_at=now)
-        note = reason[:500 - len(RECOMPOSE_NOTE)] + RECOMPOSE_NOTE
-        Asset.objects.filter(pk__in=[i for i in asset_ids if i in composed],
-                             stale_at__isnull=True).update(stale_reason=note, stale_at=now)
+        for ids, note in (([i for i in asset_ids if i not in composed], ""),
+                          ([i for i in asset_ids if i in composed and i not in repaint],
+                           RECOMPOSE_NOTE),
+                          ([i for i in asset_ids if i in repaint], RERENDER_NOTE)):
+            if ids:
+                Asset.objects.filter(pk__in=ids, stale_at__isnull=True).update(
+                    stale_reason=reason[:500 - len(note)] + note, stale_at=now)
         flagged += asset_ids
     if flagged:
         transaction.on_commit(lambda: _follow_up(flagged))
@@ -93,6 +99,26 @@ def assets_flag_stale_for_products(product_ids) -> list[int]:
         if reason:
             groups[reason].append(asset_id)
     return _flag(groups)
+
+
+def assets_flag_stale_for_cutout(product_id: int) -> list[int]:
+    """Flag the ads that show another cut-out of this product than its current one."""
+    photo = product_cutout_photo(Product.objects.get(pk=product_id))
+    now_sha = photo.cutout_sha256 if photo else ""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for asset_id, recipe in Asset.objects.filter(
+            slot__product_id=product_id, stale_at__isnull=True,
+            recipe__cutout__isnull=False).values_list("id", "recipe"):
+        shown = (recipe.get("cutout") or {}).get("sha256", "")
+        if shown != now_sha:
+            groups[f"product photo changed (cut-out {shown[:8] or 'none'} -> "
+                   f"{now_sha[:8] or 'none'})"].append(asset_id)
+    return _flag(groups)
+
+
+def stale_when_a_cutout_changes(*, product_id, **kwargs) -> None:
+    """brands.signals.product_cutout_changed: a product layer or scene shows the old one."""
+    assets_flag_stale_for_cutout(product_id)
 
 
 def stale_when_products_change(*, product_ids, **kwargs) -> None:
@@ -160,7 +186,8 @@ def _follow_up(asset_ids: list[int]) -> None:
         if rerender:
             slots = list({a.slot_id: a.slot for a in assets}.values())
             try:
-                campaign_generate(campaign=campaign, user=None, slots=slots, variants=1)
+                campaign_generate(campaign=campaign, user=None, slots=slots, variants=1,
+                                  reuse_scenes=True)
             except ValidationError as exc:  # e.g. over quota: the email already went out
                 logger.warning("could not re-render stale assets of %s: %s", campaign, exc)
 
@@ -192,7 +219,8 @@ def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
         slots = [v.slot for v in stale if not v.rerender_pending]
         jobs = []
         if slots:
-            jobs = campaign_generate(campaign=campaign, user=user, slots=slots, variants=1).jobs
+            jobs = campaign_generate(campaign=campaign, user=user, slots=slots, variants=1,
+                                     reuse_scenes=True).jobs
             audit_record(workspace_id=campaign.workspace_id, actor=user,
                          verb="campaign.rerender_requested", obj=campaign,
                          data={"jobs": [job.pk for job in jobs], "slots": [s.pk for s in slots],

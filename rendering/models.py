@@ -69,6 +69,9 @@ class TextMode(models.TextChoices):
 class Background(models.TextChoices):
     PICTURE = "picture", "One picture per format (the model draws the whole ad)"
     FILL = "fill", "Layered design over a brand fill (no GPU)"
+    # The model paints a scene around the real product's cut-out, once per product and
+    # variant (a master); every format is cut from it, or outpainted where it does not reach.
+    SCENE = "scene", "Layered design over a scene painted around the product (one per product)"
 
 
 class PromptTemplate(models.Model):
@@ -145,6 +148,7 @@ class JobKind(models.TextChoices):
     GENERATE = "generate", "Generate"
     EDIT = "edit", "Edit"
     COMPOSE = "compose", "Compose"  # a layered design composed on the CPU (cpu queue)
+    BACKGROUND = "background", "Background"  # a scene master or an outpaint of it (gpu)
 
 
 class JobQueue(models.TextChoices):
@@ -176,6 +180,10 @@ class RenderJob(models.Model):
         related_name="jobs",
     )
     recipe = models.JSONField()
+    # A job that needs another's output first (a composition waits for its scene, an outpaint
+    # for its master): claimed only once that one succeeded, failed when it fails.
+    waits_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="waiting")
     # Jobs with the same key can share one pipeline call (model, size, steps, guidance).
     batch_key = models.CharField(max_length=200, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -204,7 +212,8 @@ class RenderJob(models.Model):
                 condition=Q(attempt__lte=models.F("attempt_limit")), name="job_attempt_capped"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["generate", "compose"]) | Q(source_asset__isnull=False),
+                condition=Q(kind__in=["generate", "compose", "background"])
+                | Q(source_asset__isnull=False),
                 name="edit_job_has_source",
             ),
         ]
@@ -294,6 +303,37 @@ class Asset(models.Model):
     @property
     def is_stale(self) -> bool:
         return self.stale_at is not None
+
+
+class BackgroundLayer(models.Model):
+    """A painted background a composition is laid on: a scene master around a product's
+    cut-out, or an outpaint of a master to another aspect ratio. Kept by its recipe's hash, so
+    a recomposition (a price, a headline) reuses it and never renders again."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE,
+                                  related_name="background_layers")
+    job = models.OneToOneField(RenderJob, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="background_layer")
+    recipe_sha256 = models.CharField(max_length=64)
+    recipe = models.JSONField()
+    file = models.FileField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # Where the product's cut-out sits in this image, [x, y, w, h] px: formats are cut so
+    # that their product box lands on it.
+    product_rect = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "recipe_sha256"],
+                                    name="one_background_per_recipe"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"background {self.pk} {self.width}x{self.height}"
 
 
 class WorkerStatus(models.TextChoices):

@@ -7,9 +7,9 @@ from django.core.management import call_command
 
 from brands.models import Product
 from campaigns.models import Campaign
-from campaigns.sample import COMPOSED_CAMPAIGN_NAME, FORMAT_KEYS
+from campaigns.sample import COMPOSED_CAMPAIGN_NAME, FORMAT_KEYS, SCENE_CAMPAIGN_NAME
 from rendering.compose.ad_copy import format_price
-from rendering.models import Asset, JobQueue, PromptTemplate, RenderJob
+from rendering.models import Asset, BackgroundLayer, JobKind, JobQueue, PromptTemplate, RenderJob
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,24 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
         with default_storage.open(asset.file.name, "rb") as handle:
             (OUT / f"{key}-{asset.width}x{asset.height}.png").write_bytes(handle.read())
 
+    # The scene campaign: one scene painted around the cup for every format, layers on top.
+    scenes = Campaign.objects.get(name=SCENE_CAMPAIGN_NAME)
+    gpu = RenderJob.objects.filter(slot__campaign=scenes, queue=JobQueue.GPU)
+    assert set(gpu.values_list("kind", flat=True)) == {JobKind.BACKGROUND}
+    assert gpu.filter(recipe__derive="scene").count() == 1  # one master for four formats
+    assert gpu.count() < len(FORMAT_KEYS)  # fewer paintings than formats
+    scene_assets = {a.slot.format.key: a for a in Asset.objects.filter(
+        slot__campaign=scenes).select_related("slot__format")}
+    assert set(scene_assets) == set(FORMAT_KEYS)
+    master = {a.recipe["scene"]["master"] for a in scene_assets.values()}
+    assert len(master) == 1 and BackgroundLayer.objects.filter(recipe_sha256__in=master).exists()
+    for key, asset in scene_assets.items():
+        layers = asset.design["layers"]
+        assert {la["sha256"] for la in layers if la["kind"] == "product"} == {photo.cutout_sha256}
+        assert asset.recipe["scene"]["aligned"]
+        with default_storage.open(asset.file.name, "rb") as handle:
+            (OUT / f"scene-{key}-{asset.width}x{asset.height}.png").write_bytes(handle.read())
+
     # A second member approves the demo's renders: nobody approves their own.
     from django.contrib.auth import get_user_model
 
@@ -79,7 +97,8 @@ def test_demo_renders_the_sample_campaign_and_reuses_it_the_second_time(
     assert cup.photos.count() == 1
     assert (Product.objects.count(), PromptTemplate.objects.count(), Campaign.objects.count(),
             Asset.objects.count(), RenderJob.objects.count()) == counts
-    assert Asset.objects.count() == 12 + len(FORMAT_KEYS) == RenderJob.objects.count()
+    assert "0 jobs queued" in again.getvalue()
+    assert Asset.objects.count() == 12 + 2 * len(FORMAT_KEYS)
     # The summary lists every composed ad's file under the media root.
     for asset in assets.values():
         assert asset.file.name in again.getvalue()

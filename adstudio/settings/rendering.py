@@ -104,3 +104,13 @@ ADSTUDIO_MATTING_MODEL = env.str("ADSTUDIO_MATTING_MODEL", default="")
 ADSTUDIO_MATTING_THREADS = env.int("ADSTUDIO_MATTING_THREADS", default=1)
 # Input side (px) for models whose ONNX input size is dynamic; u2netp's is fixed at 320.
 ADSTUDIO_MATTING_INPUT_SIZE = env.int("ADSTUDIO_MATTING_INPUT_SIZE", default=1024)
+
+# --- Scene backgrounds (rendering/design/scene_geometry.py, rendering/jobs/scene_jobs.py) ---
+# A scene master is painted once per product and variant at about this many pixels (Qwen-
+# Image's 1:1 bucket, 1328x1328), then scaled by ADSTUDIO_RENDER_SCALE for the model.
+ADSTUDIO_SCENE_PIXELS = env.int("ADSTUDIO_SCENE_PIXELS", default=1328 * 1328)
+# The widest (or tallest) master: formats beyond it are outpainted from the master.
+ADSTUDIO_SCENE_MAX_ASPECT = env.float("ADSTUDIO_SCENE_MAX_ASPECT", default=2.0)
+# Edits of a composed ad change its background layer; the product's cut-out goes to
+# Qwen-Image-Edit-Plus as a second image, so the edited scene fits what stands on it.
+ADSTUDIO_EDIT_PRODUCT_REFERENCE = env.bool("ADSTUDIO_EDIT_PRODUCT_REFERENCE", default=True)

@@ -128,6 +128,11 @@ class ExportInputSerializer(serializers.Serializer):
         required=False, default=False,
         help_text="Put stale live assets in the ZIP too (default: left out, listed in "
                   "stale.csv and in left_out_stale)")
+    layers = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Also put each composed asset's layered package in the ZIP: a folder named "
+                  "like its file with design.json, one RGBA PNG per layer, the input files and "
+                  "a README (default: images and manifest.csv only)")
 
 
 class ExportLeftOutSerializer(serializers.Serializer):
@@ -141,6 +146,7 @@ class ExportLeftOutSerializer(serializers.Serializer):
 class ExportLinkSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="A signed download link that expires")
     include_stale = serializers.BooleanField()
+    layers = serializers.BooleanField(help_text="Whether the ZIP carries the layered packages")
     left_out_stale = ExportLeftOutSerializer(
         many=True, help_text="Stale live assets the ZIP leaves out (empty with include_stale)")
 

@@ -14,13 +14,17 @@ class RenderJobSerializer(serializers.ModelSerializer):
     queue_position = serializers.SerializerMethodField(
         help_text="About how many jobs are claimed before this one (queued jobs only)")
     progress = serializers.SerializerMethodField(help_text="Denoising steps done / total")
+    waits_for = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The job whose output this one needs first (a composition "
+                                  "waits for its painted scene); it runs once that succeeds "
+                                  "and fails if that fails")
 
     class Meta:
         model = RenderJob
         fields = ["id", "kind", "status", "campaign", "slot", "variant", "attempt",
                   "attempt_limit", "progress_step", "progress_total", "progress",
                   "queue_position", "cancel_requested", "error", "gpu_seconds", "asset",
-                  "source_asset", "created_at", "started_at", "finished_at"]
+                  "source_asset", "waits_for", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
     def get_asset(self, obj) -> int | None:

@@ -191,7 +191,10 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(summary="A signed, expiring download link for the approved assets (ZIP)",
                    description="Stale live assets are left out (listed in left_out_stale and "
-                               "in the ZIP's stale.csv) unless include_stale is true.",
+                               "in the ZIP's stale.csv) unless include_stale is true. Each "
+                               "image fits its channel's weight limit (PNG, else JPEG; see "
+                               "manifest.csv's export_* columns); layers: true adds each "
+                               "composed asset's design, layer PNGs and input files.",
                    request=ExportInputSerializer, responses={200: ExportLinkSerializer})
     @action(detail=True, methods=["post"])
     def export(self, request, *args, **kwargs):
@@ -199,11 +202,12 @@ class CampaignViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.RetrieveMod
         params = ExportInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         include_stale = params.validated_data["include_stale"]
+        layers = params.validated_data["layers"]
         link = export.campaign_export_link(campaign=campaign, user=request.user,
-                                           include_stale=include_stale)
+                                           include_stale=include_stale, layers=layers)
         left_out = [] if include_stale else export.export_stale_assets(campaign)
         return Response({"url": request.build_absolute_uri(link),
-                         "include_stale": include_stale,
+                         "include_stale": include_stale, "layers": layers,
                          "left_out_stale": ExportLeftOutSerializer(left_out, many=True).data})
 
     @extend_schema(summary="Render all stale slots again (one new render per slot)",

@@ -7,6 +7,7 @@ image), the real product cut-out, shapes, text and the logo. The layout engine (
 with ``layout_engines.py``, ``layout_context.py``, ``layout_fit.py`` and ``layout_classes.py``)
 writes these documents for each format, and the compositor (``compositor.py``, drawing with
 ``layer_draw.py`` and ``text_draw.py``) turns a document and its input files into deterministic
-PNG bytes on the CPU; ``fidelity.py`` proves that the product's pixels in the result are the
+PNG bytes on the CPU (``layer_images.py``: each layer alone, for the asset page and the
+layered export); ``fidelity.py`` proves that the product's pixels in the result are the
 catalog cut-out's.
 """

@@ -30,10 +30,7 @@ class Canvas:
             src = src.crop(crop) if isinstance(src, Image.Image) else src
             mask = mask.crop(crop) if mask is not None else None
         at = (x + left, y + top)
-        if isinstance(src, Image.Image):
-            self.image.paste(src, at, mask)
-        else:
-            self.image.paste(src, (*at, x + right, y + bottom), mask)
+        self.blend(src, at, (x + right, y + bottom), mask)
         if self.cover is not None:
             region = self.cover[at[1]:y + bottom, at[0]:x + right]
             if mask is None:
@@ -41,3 +38,12 @@ class Canvas:
             else:
                 alpha = mask.getchannel("A") if mask.mode == "RGBA" else mask
                 region |= np.asarray(alpha) > 0
+
+    def blend(self, src, at: tuple[int, int], end: tuple[int, int],
+              mask: Image.Image | None) -> None:
+        """Put the clipped ``src`` (an image, or a colour over at..end) on the image through
+        ``mask``; rendering/design/layer_images.py blends onto a transparent layer instead."""
+        if isinstance(src, Image.Image):
+            self.image.paste(src, at, mask)
+        else:
+            self.image.paste(src, (*at, *end), mask)

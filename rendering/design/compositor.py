@@ -15,7 +15,8 @@ at its size, a character no font can draw.
 
 The product check is rendering/design/fidelity.py; the layers are drawn by
 rendering/design/layer_draw.py and rendering/design/text_draw.py onto the canvas of
-rendering/design/canvas.py, from inputs verified and decoded by rendering/design/input_files.py.
+rendering/design/canvas.py, from inputs verified and decoded by rendering/design/input_files.py;
+``draw_layer`` is also how rendering/design/layer_images.py draws each layer alone.
 """
 
 from __future__ import annotations
@@ -45,14 +46,25 @@ def render_canvas(doc: dict, inputs: Mapping[str, bytes], *, track: bool = False
     the product paint (for the product check)."""
     doc = design_validate(doc)
     verify_inputs(doc, inputs)
-    (width, height), bleed = doc["size"], doc["bleed"]
-    size = (width + 2 * bleed, height + 2 * bleed)
-    canvas = Canvas(Image.new("RGB", size, (0, 0, 0)), bleed)
+    size = canvas_size(doc)
+    canvas = Canvas(Image.new("RGB", size, (0, 0, 0)), doc["bleed"])
     for i, layer in enumerate(doc["layers"]):
-        _DRAW[layer["kind"]](canvas, layer, inputs, f"layers[{i}]")
+        draw_layer(canvas, doc, i, inputs)
         if track and layer["kind"] == "product":
             canvas.cover = np.zeros((size[1], size[0]), dtype=bool)
     return canvas
+
+
+def canvas_size(doc: dict) -> tuple[int, int]:
+    """The (validated) design's image size: the format size plus bleed on every side."""
+    (width, height), bleed = doc["size"], doc["bleed"]
+    return width + 2 * bleed, height + 2 * bleed
+
+
+def draw_layer(canvas: Canvas, doc: dict, index: int, inputs: Mapping[str, bytes]) -> None:
+    """Draw layer ``index`` of the validated ``doc`` (inputs verified) onto ``canvas``."""
+    layer = doc["layers"][index]
+    _DRAW[layer["kind"]](canvas, layer, inputs, f"layers[{index}]")
 
 
 def compose(doc: dict, inputs: Mapping[str, bytes]) -> Image.Image:

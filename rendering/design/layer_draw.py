@@ -4,6 +4,7 @@ cut-out over its soft shadow, shapes and the logo, each drawn onto the canvas.""
 from __future__ import annotations
 
 import numpy as np
+from django.core.exceptions import ValidationError
 from PIL import Image, ImageFilter
 
 from rendering.compose.contrast import hex_rgb
@@ -27,7 +28,22 @@ def draw_background(canvas: Canvas, layer: dict, inputs, path: str) -> None:
         return
     sha = source["sha256"]
     image = open_image(inputs[sha], sha, "RGB", f"{path}.source.sha256", layer["id"])
+    if source.get("crop"):
+        canvas.image.paste(_cropped(image, sha, size, tuple(source["crop"]),
+                                    f"{path}.source.crop", layer["id"]))
+        return
     canvas.image.paste(_cover(image, sha, size, tuple(layer["focus"])))
+
+
+def _cropped(image: Image.Image, sha: str, size, crop, path: str, layer_id: str):
+    """The ``crop`` part of the image scaled to the canvas (a format cut from a scene)."""
+    x, y, w, h = crop
+    if x + w > image.width + 0.5 or y + h > image.height + 0.5:
+        raise ValidationError({path: [f"layer '{layer_id}': the crop {list(crop)} reaches "
+                                      f"outside the {image.width}x{image.height} image."]})
+    box = (x, y, min(x + w, image.width), min(y + h, image.height))
+    return remember(("crop", sha, size, box),
+                    lambda: image.resize(size, Image.Resampling.LANCZOS, box=box))
 
 
 def _cover(image: Image.Image, sha: str, size, focus) -> Image.Image:

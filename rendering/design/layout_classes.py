@@ -45,7 +45,7 @@ class Grid:
     max_lines: dict
 
 
-_LINES = {"headline": 3, "subline": 2, "price": 1, "cta": 1, "disclaimer": 2}
+_LINES = {"headline": 3, "subline": 2, "price": 1, "cta": 1, "disclaimer": 3}
 
 GRIDS: dict[str, Grid] = {
     "strip": Grid(0.10, 0.36, ("strip.row",),

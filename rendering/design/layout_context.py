@@ -88,6 +88,11 @@ class LayoutContext:
         if block.role == "cta":
             prefer = [self.colors["panel"]]
         color = text_color(behinds, prefer)
+        wrap = block.extra.get("wrap")
+        if wrap and wrap < box[2]:  # a balanced block: its own narrower box, aligned
+            x, y, w, h = box
+            box = (x + {"left": 0, "center": (w - wrap) // 2, "right": w - wrap}[align], y,
+                   wrap, h)
         self.layers.append({
             "kind": "text", "id": block.role, "role": block.role, "text": block.text,
             "box": [int(v) for v in box], "size": block.size, "color": color,

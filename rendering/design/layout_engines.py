@@ -1,11 +1,11 @@
 """The three layout engines (rendering/design/layouts.py describes the layouts they build):
-``row`` for strips and leaderboards, ``split`` (a panel on one side, the product on the other)
-and ``column`` (message card, product, offer card)."""
+``row`` for strips and leaderboards and ``split`` (a panel on one side, the product on the
+other); ``column`` (message card, product, offer card) is rendering/design/layout_column.py."""
 
 from __future__ import annotations
 
 from rendering.design.layout_context import LayoutContext, blocks_height, fit_size, stack_blocks
-from rendering.design.layout_fit import fit_role, fit_stack
+from rendering.design.layout_fit import fit_role, fit_stack, min_px
 
 # Row layouts measure sizes against the height.
 ROW_SCALE = {"headline": 0.36, "subline": 0.24, "price": 0.42, "cta": 0.28, "disclaimer": 0.2}
@@ -16,17 +16,27 @@ ROW_SCALE = {"headline": 0.36, "subline": 0.24, "price": 0.42, "cta": 0.28, "dis
 def row_layout(ctx: LayoutContext, *, product: bool) -> None:
     x0, y0, aw, ah = ctx.area()
     nominal = ctx.nominal(ctx.height, ROW_SCALE)
-    gap = max(4, round(0.18 * ctx.height))
+    # The gap between the row's groups: by the height, but never more than 3% of the width
+    # (a 320x100 needs its width for the copy).
+    gap = max(4, min(round(0.18 * ctx.height), round(0.03 * ctx.width)))
     lines = ctx.grid.max_lines
     # The offer first: price and button fit before anything else gets the width; they shrink
     # together until the message column keeps 40 % of the width (or they reach the floor).
+    # At the smallest size they may take the whole row (the headline gives way first); only
+    # when even then they do not fit side by side does the button go, then the price.
     scale = 1.0
     while True:
         side, lost = _offer_blocks(ctx, nominal, scale, aw, ah)
         side_w = sum(b.width for b in side) + gap * len(side)
-        if aw - side_w >= 0.4 * aw or all(b.size <= 13 for b in side) or scale < 0.3:
+        if (aw - side_w >= 0.4 * aw or all(b.size <= min_px() for b in side)
+                or scale < 0.3):
             break
         scale *= 0.9
+    for role in ("cta", "price"):
+        if side_w - gap > aw and any(b.role == role for b in side):
+            side = [b for b in side if b.role != role]
+            lost.append(role)
+            side_w = sum(b.width for b in side) + gap * len(side)
     ctx.dropped += lost
     column = ["headline", "subline", "disclaimer"]
     # Try with the logo and the product, then without them, before the headline gives way.
@@ -76,20 +86,21 @@ def row_layout(ctx: LayoutContext, *, product: bool) -> None:
 
 
 def _offer_blocks(ctx: LayoutContext, nominal: dict, scale: float, aw: int, ah: int):
-    """The button and the price of a row at ``scale``, each the largest that fits its share
-    of the width in one line and the row's height."""
+    """The button and the price of a row at ``scale``, each in one line no taller than the
+    row (shrinking to the smallest readable size when it must); what cannot fit in one line
+    across the whole row even at that size is lost. The caller shares the width out."""
     side, lost = [], []
-    for role, share in (("cta", 0.36), ("price", 0.26)):
+    for role in ("cta", "price"):
         if not ctx.copy[role]:
             continue
         block = None
-        size = max(13, round(nominal[role] * scale))
+        size = max(min_px(), round(nominal[role] * scale))
         while block is None:
-            fitted = fit_role(role, ctx.copy[role], ctx.chain, width=round(share * aw),
-                              nominal=size, max_lines=1, floor=1.0)
+            fitted = fit_role(role, ctx.copy[role], ctx.chain, width=aw, nominal=size,
+                              max_lines=1, floor=1.0)
             if fitted is not None and fitted.height <= ah:
                 block = fitted
-            elif size <= 13:
+            elif size <= min_px():
                 break
             size -= 1
         if block is None:
@@ -120,6 +131,12 @@ def split_layout(ctx: LayoutContext, *, side: str, panel: float) -> None:
     blocks, dropped = fit_stack(roles, ctx.copy, ctx.chain, width=col_w,
                                 height=bottom - top - gap, nominal=nominal,
                                 max_lines=ctx.grid.max_lines, gap=gap)
+    if dropped:  # the gaps tighten to half before a role gives way
+        tight = max(2, gap // 2)
+        retry = fit_stack(roles, ctx.copy, ctx.chain, width=col_w, height=bottom - top - tight,
+                          nominal=nominal, max_lines=ctx.grid.max_lines, gap=tight)
+        if len(retry[1]) < len(dropped):
+            (blocks, dropped), gap = retry, tight
     ctx.dropped += dropped
     main = [b for b in blocks if b.role != "disclaimer"]
     foot = [b for b in blocks if b.role == "disclaimer"]
@@ -129,59 +146,8 @@ def split_layout(ctx: LayoutContext, *, side: str, panel: float) -> None:
     if foot:
         stack_blocks(ctx, foot, x, bottom - foot[0].height, col_w, gap, align="left",
                      behinds=behinds)
-    region_x = pw + m if side == "left" else max(sl + m, m)
-    region_w = (W - sr - m - region_x) if side == "left" else (px - m - region_x)
-    ctx.place_product((region_x, st + m, region_w, H - st - sb - 2 * m), max_fill=0.92)
-
-
-# --- column: message card, product, offer card --------------------------------------------
-
-def column_layout(ctx: LayoutContext, *, align: str, message: float, offer: float) -> None:
-    x0, y0, aw, ah = ctx.area()
-    pad = max(6, round(0.035 * ctx.short))
-    radius = max(4, round(0.03 * ctx.short))
-    gap = max(3, round(0.022 * ctx.short))
-    inner = aw - 2 * pad
-    nominal = ctx.nominal(ctx.short)
-    lines = ctx.grid.max_lines
-    top = y0
-    logo_h = round((0.14 if ctx.cls == "skyscraper" else 0.065) * ctx.short)
-    logo = ctx.place_logo(x0, top, round(0.4 * aw), logo_h)
-    if logo:
-        top += logo[3] + gap * 2
-    # The offer first (the price and the button beat the message): its share grows until it
-    # fits; the message gets what is left above a floor kept for the product. When the
-    # headline still cannot stay, the disclaimer gives way, then the product's floor.
-    copy = dict(ctx.copy)
-    for without, floor in ((None, 0.28), ("disclaimer", 0.28), ("disclaimer", 0.12)):
-        if without:
-            copy[without] = ""
-        for grow in (1.0, 1.3, 1.6, 2.0):
-            off, lost = fit_stack(["price", "cta", "disclaimer"], copy, ctx.chain,
-                                  width=inner, height=round(offer * grow * ah) - 2 * pad,
-                                  nominal=nominal, max_lines=lines, gap=gap)
-            if not lost:
-                break
-        used = top - y0 + (blocks_height(off, gap) + 2 * pad if off else 0)
-        room = ah - used - (round(floor * ah) if ctx.product else 0)
-        msg, dropped = fit_stack(["headline", "subline"], copy, ctx.chain, width=inner,
-                                 height=min(round(message * ah), room) - 2 * pad,
-                                 nominal=nominal, max_lines=lines, gap=gap)
-        if "headline" not in dropped:
-            break
-    ctx.dropped += dropped + lost + [r for r in ("disclaimer",)
-                                     if ctx.copy[r] and not copy[r]]
-    bottom = y0 + ah
-    if msg:
-        card_h = blocks_height(msg, gap) + 2 * pad
-        behinds = ctx.panel("message-panel", (x0, top, aw, card_h), radius=radius)
-        stack_blocks(ctx, msg, x0 + pad, top + pad, inner, gap, align=align,
-                     behinds=behinds)
-        top += card_h
-    if off:
-        card_h = blocks_height(off, gap) + 2 * pad
-        behinds = ctx.panel("offer-panel", (x0, bottom - card_h, aw, card_h), radius=radius)
-        stack_blocks(ctx, off, x0 + pad, bottom - card_h + pad, inner, gap, align=align,
-                     behinds=behinds)
-        bottom -= card_h
-    ctx.place_product((x0, top + gap, aw, bottom - top - 2 * gap), max_fill=0.92)
+    # The product takes the whole other side: half a margin from the panel, a margin from
+    # the edges (the panel's edge already frames it).
+    region_x = pw + m // 2 if side == "left" else max(sl + m, m)
+    region_w = (W - sr - m - region_x) if side == "left" else (px - m // 2 - region_x)
+    ctx.place_product((region_x, st + m, region_w, H - st - sb - 2 * m), max_fill=0.96)

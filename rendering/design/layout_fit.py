@@ -4,7 +4,8 @@ fallback of rendering/compose/fonts.py, broken by rendering/compose/line_breakin
 of roles fitted together with the priority rules, and text colours that reach WCAG 4.5:1
 against the panel behind them.
 
-Priority when space runs out (``DROP_ORDER``): the subline goes first, then the disclaimer
+Priority when space runs out (``DROP_ORDER``): a role that cannot be set even alone at the
+smallest size (a word wider than its column) goes first; then the subline, then the disclaimer
 (it is set at the smallest readable size before it is given up), then the headline (after it
 has shrunk to one line on strips); the call to action and the price are given up last, only
 when even they alone cannot fit. Every role given up is listed in the document's "dropped".
@@ -79,9 +80,34 @@ def fit_role(role: str, text: str, chain, *, width: int, nominal: int, max_lines
             if role == "cta":
                 block.width += 2 * round(BUTTON_PAD_X * size)
                 block.height += 2 * round(BUTTON_PAD_Y * size)
+            elif role in BALANCED and len(lines) > 1:
+                _balance(block, chain, inner)
             return block
         size -= max(1, size // 16)
     return None
+
+
+# Headlines and sublines of several lines are balanced: set at the narrowest width that
+# keeps their number of lines, so no line is left with a lone short word ("Trailhead
+# Espresso / Cup" becomes "Trailhead / Espresso Cup"). The text layer's box is that width.
+BALANCED = ("headline", "subline")
+
+
+def _balance(block: Block, chain, width: int) -> None:
+    low, high = 1, width
+    while low < high:
+        mid = (low + high) // 2
+        lines = lines_at(block.text, chain, block.size, mid)
+        if lines and len(lines) <= len(block.lines):
+            high = mid
+        else:
+            low = mid + 1
+    lines = lines_at(block.text, chain, block.size, high)
+    if lines and len(lines) == len(block.lines):
+        block.lines = lines
+        block.width = max(measure(line, chain, block.size) for line in lines) + SLACK
+        # The compositor wraps at its box width without SLACK: this box breaks the same.
+        block.extra["wrap"] = high - SLACK
 
 
 # The headline reads first: at least this many times the size of a subline or disclaimer
@@ -105,7 +131,11 @@ def fit_stack(roles: list[str], copy: dict, chain, *, width: int, height: int,
     ``squeeze``, strips, the headline first shrinks to one line so that the disclaimer can
     stay). Returns the blocks (in ``roles`` order) and the roles given up."""
     roles = [r for r in roles if copy.get(r)]
-    dropped: list[str] = []
+    # A role that cannot be set even alone at the smallest size (a date wider than the
+    # column) gives way first: it never takes a role of higher priority down with it.
+    dropped = [r for r in roles if fit_role(r, copy[r], chain, width=width, nominal=min_px(),
+                                             max_lines=max_lines[r]) is None]
+    roles = [r for r in roles if r not in dropped]
     original, max_lines = max_lines, dict(max_lines)
     squeezed = False
     while roles:
@@ -176,12 +206,21 @@ def text_color(behinds: list[str], prefer: list[str] = ()) -> str:
     return max((WHITE, INK), key=lambda c: worst(c, behinds))
 
 
+def _chroma(color: str) -> int:
+    """How colourful: the spread of the channels (0 for greys, whites and blacks)."""
+    rgb = hex_rgb(color)
+    return max(rgb) - min(rgb)
+
+
 def palette_roles(palette: list[str]) -> dict:
     """The primary (button), the panel colour and the accent from a brand palette."""
     colors = [c.upper() for c in palette if isinstance(c, str) and len(c) == 7] or ["#1F4FFF"]
     primary = colors[0]
     others = colors[1:]
     strong = [c for c in others if contrast(c, primary) >= 3.0]
+    # The panel is the brand's quietest colour that sets the button off (a neutral such as
+    # its background beats a loud accent: whole panels of coral shout over the product).
+    strong.sort(key=_chroma)
     panel = strong[0] if strong else max((WHITE, INK), key=lambda c: contrast(c, primary))
     accent = next((c for c in others if c != panel), primary)
     return {"primary": primary, "panel": panel, "accent": accent, "all": colors}

@@ -8,11 +8,13 @@ grid, built by three engines:
   button, left to right, vertically centred; the message and the offer each on a colour panel.
 - ``split`` (wide.split / wide.mirror, rectangle.stack / rectangle.mirror, square.split): a
   full-height colour panel on one side carries the logo (top corner), the left-aligned stack
-  headline, subline, price, button, and the disclaimer at its foot; the product stands on the
-  other side with a soft shadow.
+  headline, subline, price, button, and the disclaimer at its foot; the product fills the
+  other side (half a margin from the panel) with a soft shadow.
 - ``column`` (square.stack, portrait.stack, story.center, skyscraper.stack, print.poster): the
-  logo in the top corner, the message (headline, subline) on a card, the product under it, the
-  offer (price, button, disclaimer) on a card at the foot; all inside the safe zones.
+  logo on top (centred in a centred column), the message (headline, subline) on a card, the
+  product under it in a box of at least the layout's ``product`` share of the height, the
+  offer (price and button side by side when the card is wide enough, the disclaimer under
+  them) on a card at the foot; all inside the safe zones (rendering/design/layout_column.py).
 
 Sizes come from the class's type scale and are fitted with the real fonts
 (rendering/design/layout_fit.py), which also holds the priority rules for what gives way when
@@ -22,8 +24,9 @@ space runs out; what gave way is listed in the document's "dropped".
 from __future__ import annotations
 
 from rendering.design.layout_classes import GRIDS, aspect_class, safe_insets
+from rendering.design.layout_column import column_layout
 from rendering.design.layout_context import ROLES, LayoutContext, LayoutError
-from rendering.design.layout_engines import column_layout, row_layout, split_layout
+from rendering.design.layout_engines import row_layout, split_layout
 
 SCHEMA = "adstudio.design/1"
 
@@ -32,14 +35,19 @@ LAYOUTS: dict[str, tuple[str, dict]] = {
     "leaderboard.row": ("row", {"product": True}),
     "wide.split": ("split", {"side": "left", "panel": 0.54}),
     "wide.mirror": ("split", {"side": "right", "panel": 0.54}),
-    "rectangle.stack": ("split", {"side": "left", "panel": 0.6}),
-    "rectangle.mirror": ("split", {"side": "right", "panel": 0.6}),
+    "rectangle.stack": ("split", {"side": "left", "panel": 0.56}),
+    "rectangle.mirror": ("split", {"side": "right", "panel": 0.56}),
     "square.split": ("split", {"side": "left", "panel": 0.56}),
-    "square.stack": ("column", {"align": "center", "message": 0.36, "offer": 0.28}),
-    "portrait.stack": ("column", {"align": "left", "message": 0.34, "offer": 0.26}),
-    "story.center": ("column", {"align": "center", "message": 0.34, "offer": 0.28}),
-    "skyscraper.stack": ("column", {"align": "center", "message": 0.42, "offer": 0.34}),
-    "print.poster": ("column", {"align": "center", "message": 0.32, "offer": 0.26}),
+    "square.stack": ("column", {"align": "center", "message": 0.36, "offer": 0.28,
+                                 "product": 0.3}),
+    "portrait.stack": ("column", {"align": "left", "message": 0.3, "offer": 0.26,
+                                   "product": 0.4}),
+    "story.center": ("column", {"align": "center", "message": 0.3, "offer": 0.28,
+                                 "product": 0.4}),
+    "skyscraper.stack": ("column", {"align": "center", "message": 0.42, "offer": 0.34,
+                                     "product": 0.35}),
+    "print.poster": ("column", {"align": "center", "message": 0.3, "offer": 0.26,
+                                 "product": 0.42}),
 }
 
 

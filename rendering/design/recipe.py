@@ -19,6 +19,7 @@ from rendering.compose.recipes import RECIPE_VERSION, input_hash, product_snapsh
 from rendering.design.layout_classes import GRIDS, aspect_class, print_bleed
 from rendering.design.layout_context import LayoutError
 from rendering.design.layouts import design_layout
+from rendering.design.scene_recipe import PLACEHOLDER
 from rendering.design.schema import design_validate
 from rendering.design.text_draw import text_lines
 
@@ -41,6 +42,12 @@ def _fill(brand, palette: list[str]) -> dict:
     return {"type": "fill", "fill": {"type": "linear", "colors": [base, shade], "angle": 180}}
 
 
+def product_cutout_photo(product):
+    """The photo whose cut-out the product's ads show: its first one with a cut-out."""
+    return (product.photos.exclude(cutout="").exclude(cutout_sha256="").order_by("id")
+            .first())
+
+
 def design_recipe(*, template, brand, product, format, language: str, variant: int = 0) -> dict:
     """The job-time recipe of one composed ad of ``product`` in ``format``; variant ``n`` takes
     the n-th layout of the format's class (0: the class's default or the brand's choice)."""
@@ -48,8 +55,7 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
                         language=language)
     font = brand.fonts.order_by("id").first()
     logo = brand.logos.order_by("id").first()
-    photo = (product.photos.exclude(cutout="").exclude(cutout_sha256="")
-             .order_by("id").first())
+    photo = product_cutout_photo(product)
     palette = _palette(brand)
     return {
         "recipe_version": RECIPE_VERSION,
@@ -79,31 +85,42 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
 
 
 def _cutout_size(photo) -> list[int]:
+    """The cut-out file's size: its crop box (left, top, right, bottom) in the photo."""
     box = (photo.cutout_box or {}).get("crop_box") or (photo.cutout_box or {}).get("box")
     if box and len(box) == 4:
-        return [int(box[2]), int(box[3])]
+        return [int(box[2]) - int(box[0]), int(box[3]) - int(box[1])]
     return [photo.width, photo.height]
+
+
+def recipe_input_names(recipe: dict) -> dict[str, str]:
+    """The stored file of each of the recipe's input files, by its hash."""
+    names = dict(recipe.get("inputs") or {})  # a saved design's files
+    for key in ("font", "logo", "cutout", "scene"):  # scene: the painted background
+        ref = recipe.get(key)
+        if ref and ref.get("file"):
+            names.setdefault(ref["sha256"], ref["file"])
+    return names
 
 
 def recipe_inputs(recipe: dict) -> dict[str, bytes]:
     """The recipe's input files, by their hash (the compositor checks each one)."""
     inputs = {}
-    for digest, name in (recipe.get("inputs") or {}).items():  # a saved design's files
+    for digest, name in recipe_input_names(recipe).items():
         with default_storage.open(name, "rb") as handle:
             inputs[digest] = handle.read()
-    for key in ("font", "logo", "cutout"):
-        ref = recipe.get(key)
-        if ref:
-            with default_storage.open(ref["file"], "rb") as handle:
-                inputs[ref["sha256"]] = handle.read()
     return inputs
 
 
-def recipe_design(recipe: dict) -> dict:
+def recipe_design(recipe: dict, *, background: dict | None = None) -> dict:
     """The design document the recipe lays out for its format, or the design a user saved
-    (validated either way)."""
+    (validated either way). A scene background is laid out as an image (text goes on a scrim
+    or panel) and drawn from ``background``, the source cut from the scene (a placeholder
+    until then: rendering/design/scene_recipe.py)."""
     if recipe.get("design"):
         return design_validate(recipe["design"])
+    source = recipe["background"]
+    if source.get("type") == "scene":
+        source = background or PLACEHOLDER
     fmt = recipe["format"]
     width, height = recipe["output_size"]
     dpi = fmt.get("dpi")
@@ -119,7 +136,7 @@ def recipe_design(recipe: dict) -> dict:
         logo={"sha256": logo["sha256"], "size": tuple(logo["size"])} if logo else None,
         product=({"sha256": cutout["sha256"], "size": tuple(cutout["size"])}
                  if cutout else None),
-        background=recipe["background"], preferred=preferred,
+        background=source, preferred=preferred,
         bleed=print_bleed(dpi) if dpi else 0, dpi=dpi, safe_zone=fmt.get("safe_zone") or None)
     return design_validate(design)
 

@@ -29,10 +29,13 @@ would otherwise be ignored silently). Defaults are filled in by ``design_validat
     (2..8 colours evenly spaced; ``a`` in degrees, 0 <= a < 360, the CSS convention: 0 runs
     bottom to top, 90 left to right, 180 top to bottom; the gradient line is as long as CSS
     makes it, so the corners get the end colours), or
-    ``{"type": "image", "sha256": H}`` (an image file among the inputs).
+    ``{"type": "image", "sha256": H, "crop": null | [x, y, w, h]}`` (an image file among the
+    inputs; ``crop`` in its pixels, numbers, inside the image).
   ``fit`` is "cover" (the only fit; default): the image is scaled (LANCZOS) to cover the whole
   canvas including bleed and cropped around ``focus`` (fractions 0..1 of the image; default
-  [0.5, 0.5]). An image of exactly the canvas size is used as it is.
+  [0.5, 0.5]). An image of exactly the canvas size is used as it is. With ``crop`` (a format
+  cut from a scene master: rendering/design/scene_geometry.py) exactly that part is scaled
+  to the canvas and ``focus`` is not used.
 - product: ``{"kind": "product", "id": ..., "sha256": H, "box": [...], "shadow": null |
   {"opacity": 0..1, "blur": px, "offset": [dx, dy], "color": "#RRGGBB"}}``. At most one per
   design. The cut-out (RGBA; an image without alpha counts as fully opaque) is scaled, aspect

@@ -50,11 +50,20 @@ def _background(layer, path, ctx, errors) -> dict:
                    '{"type": "image", "sha256": "..."}.')
         return out
     if source["type"] == "image":
-        extra = set(source) - {"type", "sha256"}
+        extra = set(source) - {"type", "sha256", "crop"}
         if extra:
             errors.add(spath, f"Unknown field(s) {quoted(sorted(extra))} in an image source.")
         out["source"] = {"type": "image",
                          "sha256": check_sha(source.get("sha256"), f"{spath}.sha256", errors)}
+        crop = source.get("crop")
+        if crop is not None:
+            if not (isinstance(crop, list | tuple) and len(crop) == 4
+                    and all(is_number(v) and 0 <= v <= MAX_SIDE for v in crop)
+                    and crop[2] > 0 and crop[3] > 0):
+                errors.add(f"{spath}.crop", "crop must be null or [x, y, w, h]: the part of the "
+                                            "image to show, in its pixels (w and h above 0).")
+            else:
+                out["source"]["crop"] = [float(v) for v in crop]
     else:
         extra = set(source) - {"type", "fill"}
         if extra:

@@ -90,18 +90,36 @@ def text_lines(layer: dict, inputs: Mapping[str, bytes] | None = None,
     return lines
 
 
-def draw_text(canvas: Canvas, layer: dict, inputs, path: str) -> None:
-    lines = text_lines(layer, inputs, f"{path}.text")
-    chain = font_chain(layer, inputs, f"{path}.font")
+def placed_lines(layer: dict, inputs, path: str = "text", offset: int = 0) -> list[dict]:
+    """Where each line of a (validated) text layer lands, as the text check records overlay
+    lines (rendering/quality/overlay_check.py ``verify_line``): role, text, size, colour, the
+    line box [x0, y0, x1, y1] in image pixels (``offset``: the bleed), its runs and primary
+    font; so a composed design's copy can be verified against a reference rendering."""
+    lines = text_lines(layer, inputs, path)
+    chain = font_chain(layer, inputs, f"{path.rsplit('.', 1)[0]}.font")
     x, y, w, h = layer["box"]
-    x, y = x + canvas.offset, y + canvas.offset
+    x, y = x + offset, y + offset
     size, pitch = layer["size"], layer["size"] * layer["line_height"]
     block = round(len(lines) * pitch)
     top = y + {"top": 0, "middle": (h - block) // 2, "bottom": h - block}[layer["valign"]]
     inset = (round(pitch) - fonts.line_height(size)) // 2  # centre fonts.py's line box
-    color = hex_rgb(layer["color"])
+    placed = []
     for i, line in enumerate(lines):
-        glyphs, pad = fonts.render_line(fonts.line_runs(line, chain), size, color, chain[0])
-        line_w = glyphs.width - 2 * pad
+        runs = fonts.line_runs(line, chain)
+        line_w = max(1, fonts.line_width(runs, size))
         lx = x + {"left": 0, "center": (w - line_w) // 2, "right": w - line_w}[layer["align"]]
-        canvas.paint(glyphs, lx - pad, top + round(i * pitch) + inset - pad, glyphs)
+        ly = top + round(i * pitch) + inset
+        placed.append({
+            "role": layer.get("role", layer["id"]), "text": line, "size": size,
+            "color": layer["color"], "box": [lx, ly, lx + line_w, ly + fonts.line_height(size)],
+            "primary": chain[0].as_dict(), "drawn": (runs, chain[0]),
+            "runs": [{"text": r.text, "font": r.font.as_dict(), "rtl": r.rtl} for r in runs]})
+    return placed
+
+
+def draw_text(canvas: Canvas, layer: dict, inputs, path: str) -> None:
+    color = hex_rgb(layer["color"])
+    for line in placed_lines(layer, inputs, f"{path}.text", canvas.offset):
+        runs, primary = line["drawn"]
+        glyphs, pad = fonts.render_line(runs, line["size"], color, primary)
+        canvas.paint(glyphs, line["box"][0] - pad, line["box"][1] - pad, glyphs)

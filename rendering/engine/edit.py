@@ -63,6 +63,9 @@ class EditRequest:
     negative_prompt: str = ""
     # (x, y, width, height) as fractions of the image: only this box changes. None: everything.
     region: tuple[float, float, float, float] | None = None
+    # More images the model sees (Qwen-Image-Edit-Plus takes several): the product's cut-out
+    # beside the background it edits. Not used with a region (the inpaint variant takes one).
+    references: tuple[Image.Image, ...] = ()
 
 
 def load_edit_processor(model: str):
@@ -206,8 +209,9 @@ class EditRenderer:
             return {}
 
         use_cfg = request.true_cfg_scale > 1 and bool(request.negative_prompt)
+        images = [source, *(r.convert("RGB") for r in request.references)]
         common = {
-            "image": source,
+            "image": images if len(images) > 1 and box is None else source,
             "prompt": request.instruction,
             "negative_prompt": request.negative_prompt if use_cfg else None,
             "true_cfg_scale": request.true_cfg_scale if use_cfg else 1.0,

@@ -8,13 +8,15 @@ import logging
 import time
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 
 from rendering.design.compositor import compose
 from rendering.design.layout_context import LayoutError
 from rendering.design.recipe import ENGINE, recipe_design, recipe_inputs
+from rendering.design.scene_recipe import image_size, scene_source
 from rendering.jobs.states import job_claim_next, job_fail
 from rendering.jobs.store import store_asset
-from rendering.models import Asset, JobQueue, RenderJob
+from rendering.models import Asset, BackgroundLayer, JobQueue, RenderJob
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,31 @@ def _problem(recipe) -> str | None:
     if recipe["engine"] != ENGINE:
         return f"the recipe is for {recipe['engine']!r}, not a composition"
     return None
+
+
+def _scene(claim, recipe: dict, design: dict, inputs: dict) -> dict | None:
+    """The scene this composition is cut from (its file joins ``inputs``) and the cut; None
+    when it cannot be had (the job is failed with the reason)."""
+    key = recipe["background"].get("layer")
+    job = RenderJob.objects.filter(pk=claim.job_id).values_list("workspace_id", flat=True)
+    layer = BackgroundLayer.objects.filter(workspace_id=job[0], recipe_sha256=key).first()
+    if layer is None:
+        job_fail(claim, "This composition cannot run: the scene it is cut from was never "
+                        "painted or is gone. Generate the slot again.")
+        return None
+    with default_storage.open(layer.file.name, "rb") as handle:
+        inputs[layer.sha256] = handle.read()
+    cutout = recipe.get("cutout")
+    cutout_size = image_size(inputs[cutout["sha256"]]) if cutout else None
+    source, moved = scene_source(design, layer_size=(layer.width, layer.height),
+                                 layer_rect=layer.product_rect, layer_sha256=layer.sha256,
+                                 cutout_size=cutout_size)
+    return {"source": source, "info": {
+        "layer": key, "file": layer.file.name, "sha256": layer.sha256,
+        "size": [layer.width, layer.height],
+        "derive": layer.recipe.get("derive"), "master": layer.recipe.get("master", key),
+        "crop": source["crop"], "aligned": not moved,
+        "inputs_key": layer.recipe.get("inputs_key")}}
 
 
 def compose_next(*, worker: str = "in-process") -> Asset | None:
@@ -52,8 +79,15 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
         return None
     started = time.perf_counter()
     try:
+        inputs = recipe_inputs(recipe)
         design = recipe_design(recipe)
-        image = compose(design, recipe_inputs(recipe))
+        scene = None
+        if recipe["background"].get("type") == "scene" and not recipe.get("design"):
+            scene = _scene(claim, recipe, design, inputs)
+            if scene is None:
+                return None
+            design = recipe_design(recipe, background=scene["source"])
+        image = compose(design, inputs)
     except ValidationError as exc:
         job_fail(claim, "This composition cannot run: " + " ".join(exc.messages))
         return None
@@ -64,4 +98,6 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
         job_fail(claim, f"This composition cannot run: an input file is gone ({exc}).")
         return None
     completed = {**recipe, "compose_seconds": round(time.perf_counter() - started, 4)}
+    if scene is not None:
+        completed["scene"] = scene["info"]
     return store_asset(claim, image, completed, gpu_seconds=0, design=design, parent=parent)

@@ -112,6 +112,10 @@ def jobs_publish(job_ids: list[int]) -> int:
     unpublished; the reconciler publishes them later. Returns how many were published."""
     from kombu.exceptions import OperationalError
 
+    # A job waiting for another's output (a scene) rings when that one succeeds.
+    waiting = set(RenderJob.objects.filter(pk__in=job_ids, waits_for__isnull=False).exclude(
+        waits_for__status=JobStatus.SUCCEEDED).values_list("id", flat=True)) if job_ids else set()
+    job_ids = [job_id for job_id in job_ids if job_id not in waiting]
     # Recorded first, in one query: an in-process (eager) task may finish a job inside
     # apply_async, and a fan-out of thousands must not cost a query per job.
     RenderJob.objects.filter(pk__in=job_ids, status=JobStatus.QUEUED).update(

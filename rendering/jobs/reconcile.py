@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.broker import broker_queue_depth
 from rendering.jobs.enqueue import jobs_publish
-from rendering.jobs.states import jobs_failed_notify
+from rendering.jobs.states import jobs_fail_waiting, jobs_failed_notify
 from rendering.models import JobQueue, JobStatus, RenderJob
 
 logger = logging.getLogger(__name__)
@@ -55,9 +55,17 @@ def jobs_reconcile() -> ReconcileReport:
         status=JobStatus.QUEUED, lease_expires_at=None, published_at=None, worker="")
     expired.filter(cancel_requested=True).update(
         status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
+    # Jobs waiting for a background that failed or was cancelled (a campaign change, a
+    # give-up above) can never run: fail them with the reason.
+    dead = list(RenderJob.objects.filter(
+        status=JobStatus.QUEUED, waits_for__status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
+    ).values_list("waits_for_id", flat=True).distinct()[:1000])
+    failed += len(jobs_fail_waiting(dead)) if dead else 0
     grace = now - timedelta(seconds=settings.ADSTUDIO_PUBLISH_GRACE_SECONDS)
-    queued = RenderJob.objects.filter(status=JobStatus.QUEUED, cancel_requested=False,
-                                      attempt__lt=F("attempt_limit"))
+    # A job waiting for another's output gets its doorbell when that one succeeds.
+    queued = RenderJob.objects.filter(
+        Q(waits_for__isnull=True) | Q(waits_for__status=JobStatus.SUCCEEDED),
+        status=JobStatus.QUEUED, cancel_requested=False, attempt__lt=F("attempt_limit"))
     due = list(queued.filter(
         Q(published_at__isnull=True, created_at__lt=grace)
         | Q(published_at__isnull=True, started_at__isnull=False)

@@ -8,14 +8,19 @@ import time
 
 import torch
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from rendering.compose.copy_rules import recipe_copy_problem
 from rendering.compose.formats import fit_to_format
 from rendering.compose.recipes import render_size
+from rendering.design.compositor import compose
+from rendering.design.recipe import recipe_inputs
 from rendering.engine.generate import get_renderer, library_versions
 from rendering.engine.memory import OutOfMemory, render_with_ladder
+from rendering.jobs.background_run import background_run
+from rendering.jobs.edit_layers import edit_images, edited_background, layered_edit_recipe
 from rendering.jobs.enqueue import edit_chain_continue
 from rendering.jobs.output import render_finish, render_request_for
 from rendering.jobs.store import store_asset
@@ -64,6 +69,9 @@ def render_next(*, worker: str = "in-process") -> list[Asset]:
     if first is not None and first[2] == JobKind.EDIT:
         asset = _edit_run(claims[0], first[1], source_asset_id=first[3])
         return [asset] if asset is not None else []
+    if first is not None and first[2] == JobKind.BACKGROUND:  # no asset: a layer to compose on
+        background_run(claims[0], first[1])
+        return []
     recipes = {job_id: row[1] for job_id, row in rows.items()}
     valid = []
     for claim in claims:
@@ -139,12 +147,19 @@ def _edit_run(claim, recipe, *, source_asset_id: int | None) -> Asset | None:
         job_fail(claim, f"This edit cannot run: {problem}.")
         return None
     started = time.monotonic()
+    layered = bool(source.design)  # a composed ad: the model edits its background layer
+    references, inputs = (), {}
     try:
-        with default_storage.open(source.file.name, "rb") as handle:
-            image = Image.open(handle)
-            image.load()
+        if layered:
+            inputs = recipe_inputs(source.recipe or {})
+            image, references = edit_images(source, inputs)
+        else:
+            with default_storage.open(source.file.name, "rb") as handle:
+                image = Image.open(handle)
+                image.load()
         renderer = get_edit_renderer()
         request = EditRequest(
+            references=tuple(references),
             image=image.convert("RGB"), instruction=recipe["instruction"],
             seed=int(recipe["seed"]), steps=int(recipe["steps"]),
             true_cfg_scale=float(recipe["true_cfg_scale"]),
@@ -166,12 +181,25 @@ def _edit_run(claim, recipe, *, source_asset_id: int | None) -> Asset | None:
         logger.exception("edit job %s failed", claim.job_id)
         job_fail(claim, f"Editing failed: {exc}", gpu_seconds=time.monotonic() - started)
         return None
-    out_w, out_h = recipe["output_size"]
-    edited = fit_to_format(edited.convert("RGB"), out_w, out_h)
     completed = {**recipe, **renderer.recipe_fields(),
                  "torch_threads": torch.get_num_threads(), "libraries": library_versions()}
+    design = None
+    if layered:  # the layers go back on top of the edited background: product and copy exact
+        try:
+            layer, design = edited_background(source=source, recipe=recipe, edited=edited,
+                                              inputs=inputs)
+            edited = compose(design, inputs)
+        except (ValidationError, OSError) as exc:
+            job_fail(claim, f"Editing failed: the layers could not go back on ({exc}).")
+            return None
+        completed = layered_edit_recipe(source=source, recipe=completed, layer=layer,
+                                        design=design)
+        completed["product_reference"] = bool(references)
+    else:
+        out_w, out_h = recipe["output_size"]
+        edited = fit_to_format(edited.convert("RGB"), out_w, out_h)
     asset = store_asset(claim, edited, completed, gpu_seconds=time.monotonic() - started,
-                         parent=source)
+                         parent=source, design=design)
     if asset is not None and recipe.get("then"):
         edit_chain_continue(asset=asset, job_id=claim.job_id)
     return asset

@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from brands.models import Workspace
@@ -53,6 +53,7 @@ def _fair_order(queue: str):
     return (
         RenderJob.objects.filter(status=JobStatus.QUEUED, cancel_requested=False,
                                  attempt__lt=F("attempt_limit"), queue=queue)
+        .filter(Q(waits_for__isnull=True) | Q(waits_for__status=JobStatus.SUCCEEDED))
         .order_by(F("workspace__last_claimed_at").asc(nulls_first=True), "id")
     )
 
@@ -122,7 +123,31 @@ def job_fail(claim: Claim, reason: str, *, gpu_seconds: float = 0) -> bool:
     ).update(status=JobStatus.FAILED, error=reason[:1000], finished_at=timezone.now(),
              lease_expires_at=None, gpu_seconds=gpu_seconds))
     if failed:
+        jobs_fail_waiting([claim.job_id])
         transaction.on_commit(lambda: jobs_failed_notify([claim.job_id]))
+    return failed
+
+
+def jobs_fail_waiting(job_ids: list[int]) -> list[int]:
+    """The queued jobs that wait for these (a scene's compositions and outpaints), and the
+    ones waiting for those, failed with the reason: they can never run. Returns their ids."""
+    failed: list[int] = []
+    reasons = dict(RenderJob.objects.filter(pk__in=job_ids).values_list("id", "error"))
+    while job_ids:
+        waiting = list(RenderJob.objects.filter(waits_for_id__in=job_ids,
+                                                status=JobStatus.QUEUED)
+                       .values_list("id", "waits_for_id"))
+        for job_id, first in waiting:
+            why = reasons.get(first) or "it was cancelled"
+            RenderJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+                status=JobStatus.FAILED, finished_at=timezone.now(), lease_expires_at=None,
+                error=(f"The background this job waits for (job {first}) did not finish: "
+                       f"{why}")[:1000])
+            reasons[job_id] = why
+        job_ids = [job_id for job_id, _ in waiting]
+        failed += job_ids
+    if failed:
+        transaction.on_commit(lambda: jobs_failed_notify(failed))
     return failed
 
 
@@ -138,10 +163,13 @@ def jobs_failed_notify(job_ids: list[int]) -> None:
 
 def job_settle_cancelled(claim: Claim) -> bool:
     """A running job whose cancel was requested: its output is discarded."""
-    return bool(RenderJob.objects.filter(
+    settled = bool(RenderJob.objects.filter(
         pk=claim.job_id, attempt=claim.attempt, status=JobStatus.RUNNING,
         cancel_requested=True,
     ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None))
+    if settled:
+        jobs_fail_waiting([claim.job_id])
+    return settled
 
 
 def job_requeue_after_fault(claim: Claim, reason: str) -> None:
@@ -164,6 +192,8 @@ def job_cancel(*, job: RenderJob) -> RenderJob:
         status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now())
     RenderJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
+    if job.status == JobStatus.CANCELLED:
+        jobs_fail_waiting([job.pk])
     if job.status not in (JobStatus.CANCELLED, JobStatus.RUNNING):
         raise ValidationError(f"This job has already {job.status}; there is nothing to cancel.")
     return job
@@ -181,6 +211,15 @@ def job_retry(*, job: RenderJob) -> RenderJob:
         )
         if not retried:
             raise ValidationError("Only failed or cancelled jobs can be retried.")
+        # What failed because this job did (a scene's compositions) waits for it again.
+        parents = [job.pk]
+        while parents:
+            children = list(RenderJob.objects.filter(
+                waits_for_id__in=parents, status=JobStatus.FAILED).values_list("id", flat=True))
+            RenderJob.objects.filter(pk__in=children).update(
+                status=JobStatus.QUEUED, error="", progress_step=0, finished_at=None,
+                published_at=None, attempt_limit=F("attempt") + settings.ADSTUDIO_JOB_MAX_ATTEMPTS)
+            parents = children
         transaction.on_commit(lambda: jobs_publish([job.pk]))
     job.refresh_from_db()
     return job

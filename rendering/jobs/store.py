@@ -18,7 +18,7 @@ from PIL import Image
 from rendering.design.compositor import encode_png
 from rendering.design.schema import design_hash
 from rendering.jobs.enqueue import asset_checks_enqueue
-from rendering.models import Asset, RenderJob
+from rendering.models import Asset, BackgroundLayer, JobStatus, RenderJob
 from rendering.signals import asset_stored
 
 logger = logging.getLogger(__name__)
@@ -89,3 +89,52 @@ def store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
 
 class _Superseded(Exception):
     """Another attempt owns the job now, or it was cancelled."""
+
+
+def store_background(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float):
+    """Write a painted background's file, then its row, as the claim's attempt (fenced, like
+    ``store_asset``), and ring the doorbells of the jobs that wait for it once that commits.
+    The same recipe painted twice keeps the first file."""
+    from rendering.jobs.enqueue import jobs_publish
+    from rendering.jobs.states import job_requeue_after_fault, job_settle_cancelled, job_succeed
+
+    job = RenderJob.objects.only("id", "workspace_id", "cancel_requested").filter(
+        pk=claim.job_id).first()
+    if job is None:
+        logger.info("job %s was deleted while painting; discarding its output", claim.job_id)
+        return None
+    if job.cancel_requested:
+        job_settle_cancelled(claim)
+        return None
+    base = f"ws/{job.workspace_id}/backgrounds/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
+    saved: list[str] = []
+    keep = False
+    try:
+        content = encode_png(image, dpi=None)
+        saved.append(default_storage.save(f"{base}.png", ContentFile(content)))
+        with transaction.atomic():
+            if not job_succeed(claim, gpu_seconds=gpu_seconds):
+                raise _Superseded
+            layer, keep = BackgroundLayer.objects.get_or_create(
+                workspace_id=job.workspace_id, recipe_sha256=recipe["scene_sha256"],
+                defaults={"job_id": job.pk, "recipe": recipe, "file": saved[0],
+                          "sha256": hashlib.sha256(content).hexdigest(),
+                          "width": image.width, "height": image.height,
+                          "product_rect": recipe["product_rect"]})
+            waiting = list(RenderJob.objects.filter(waits_for_id=job.pk,
+                                                    status=JobStatus.QUEUED)
+                           .values_list("id", flat=True))
+            transaction.on_commit(lambda: jobs_publish(waiting))
+        return layer
+    except _Superseded:
+        logger.warning("job %s attempt %s was superseded or cancelled; discarding its output",
+                       job.pk, claim.attempt)
+        job_settle_cancelled(claim)
+    except OSError as exc:
+        logger.warning("storing background job %s failed: %s", job.pk, exc)
+        job_requeue_after_fault(claim, f"Could not store the background: {exc}")
+    finally:
+        if not keep:
+            for key in saved:
+                default_storage.delete(key)
+    return None

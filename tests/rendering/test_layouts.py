@@ -295,3 +295,4 @@ def test_compose_every_preset_to_png():
     image = compositor.compose(_preset_design(preset), INPUTS)
     assert image.size == (2480 + 70, 3508 + 70)
     image.resize((image.width // 4, image.height // 4)).save(os.path.join(OUT, "print-a4.png"))
+

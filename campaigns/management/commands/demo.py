@@ -56,12 +56,24 @@ class Command(BaseCommand):
             )
         return assets.count()
 
-    def _list_composed(self, campaign) -> int:
-        assets = self._assets(campaign)
+    def _list_scenes(self, campaign) -> int:
         self.stdout.write(
-            f"\n'{campaign.name}': COMPOSED on the CPU (no GPU, no model): the product's "
-            "real photo (its cut-out, pixel for pixel),\n  the exact copy (name, slogan, "
-            "price, button) and the logo in a layout designed for each format. Open these:")
+            f"\n'{campaign.name}': ONE SCENE painted by the model around the cup's cut-out, "
+            "cut (or outpainted) for every format, the layers on top.")
+        if not settings.ADSTUDIO_QWEN_IMAGE_MODEL:
+            self.stdout.write(self.style.WARNING(
+                "  NO MODEL CONFIGURED: the tiny random-weight model painted these scenes, so "
+                "the backgrounds are NOISE;\n  the cup, the copy and the logo are exact. Set "
+                "ADSTUDIO_QWEN_IMAGE_MODEL for real scenes (README: Real images)."))
+        return self._list_composed(campaign, heading=False)
+
+    def _list_composed(self, campaign, *, heading: bool = True) -> int:
+        assets = self._assets(campaign)
+        if heading:
+            self.stdout.write(
+                f"\n'{campaign.name}': COMPOSED on the CPU (no GPU, no model): the product's "
+                "real photo (its cut-out, pixel for pixel),\n  the exact copy (name, slogan, "
+                "price, button) and the logo in a layout designed for each format. Open these:")
         for asset in assets:
             layers = (asset.design or {}).get("layers", [])
             has_product = any(layer.get("kind") == "product" for layer in layers)
@@ -97,11 +109,15 @@ class Command(BaseCommand):
         composed, composed_queued = sample.seed_composed_campaign(workspace, brand, user)
         self.stdout.write(f"Campaign '{composed.name}': {composed_queued} compositions queued "
                           "(cpu queue, no GPU).")
+        scenes, scene_queued = sample.seed_composed_campaign(workspace, brand, user, scene=True)
+        self.stdout.write(f"Campaign '{scenes.name}': {scene_queued} jobs queued (one scene "
+                          "painted per product on the gpu queue, then compositions).")
         if settings.REDIS_URL:
-            self._wait_for_workers(campaign, options["wait"])
-            self._wait_for_workers(composed, options["wait"])
-        total = self._list_model_renders(campaign) + self._list_composed(composed)
-        slots = campaign.slots.count() + composed.slots.count()
+            for each in (campaign, composed, scenes):
+                self._wait_for_workers(each, options["wait"])
+        total = (self._list_model_renders(campaign) + self._list_composed(composed)
+                 + self._list_scenes(scenes))
+        slots = campaign.slots.count() + composed.slots.count() + scenes.slots.count()
         self.stdout.write(self.style.SUCCESS(
             f"{total} assets for {slots} slots in {time.monotonic() - started:.1f} s."
         ))
