@@ -153,7 +153,8 @@ class PromptTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = PromptTemplate
         fields = ["id", "name", "kind", "brand", "body", "negative_prompt", "background",
-                  "version", "updated_at"]
+                  "text_mode", "headline", "subline", "cta", "show_price", "version",
+                  "updated_at"]
         read_only_fields = ["version", "updated_at"]
 
     def validate_name(self, value):

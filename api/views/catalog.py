@@ -299,14 +299,17 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
                   "brand": data.get("brand", template and template.brand),
                   "background": data.get("background", template.background if template
                                          else Background.PICTURE)}
-        # What the API does not edit yet stays as it is (the copy lines and who draws them).
-        if template is not None:
-            values |= {field: getattr(template, field) for field in (
-                "text_mode", "headline", "subline", "cta", "show_price")}
+        # The copy lines and who draws them: what a PATCH leaves out stays as it is.
+        defaults = {"text_mode": "native", "headline": "", "subline": "", "cta": "",
+                    "show_price": False}
+        values |= {field: data.get(field, getattr(template, field) if template else default)
+                   for field, default in defaults.items()}
         try:
             return rendering_templates.prompt_template_save(
                 workspace=self.workspace, user=self.request.user, template=template, **values)
         except ValidationError as exc:
+            if hasattr(exc, "error_dict"):  # the service names the field (headline, ...)
+                raise
             raise ValidationError({"body": exc.messages}) from exc
 
     def create(self, request, *args, **kwargs):

@@ -25,6 +25,8 @@ Frame = tuple[float, float, float, float]
 
 # Slack around the union of frames (product heights), so rounding never falls outside it.
 MARGIN = 0.05
+# Slack around an outpaint's view (a share of each side), for the same reason.
+OUTPAINT_SLACK = 0.02
 
 
 def fitted_size(image_size, box_size) -> tuple[int, int]:
@@ -132,6 +134,10 @@ def outpaint_plan(master_size, master_rect, size, rect, *, pixels: int) -> Outpa
     of the master (``crop_for``), at the master's own resolution, or less to stay within
     ``pixels``; the master is placed on it where that view puts it."""
     cx, cy, cw, ch = crop_for(master_size, master_rect, size, rect)
+    # A little more than the view on every side: the product's place on the canvas is
+    # rounded to whole pixels, so the format's cut may move by a pixel or two.
+    cx, cy, cw, ch = cx - cw * OUTPAINT_SLACK, cy - ch * OUTPAINT_SLACK, \
+        cw * (1 + 2 * OUTPAINT_SLACK), ch * (1 + 2 * OUTPAINT_SLACK)
     scale = min(1.0, math.sqrt(pixels / (cw * ch)))
     canvas = (max(8, round(cw * scale)), max(8, round(ch * scale)))
     scale = canvas[0] / cw  # canvas px per master px, after rounding

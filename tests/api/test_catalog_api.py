@@ -272,3 +272,24 @@ def test_template_delete_is_refused_while_a_campaign_chose_it(marketer):
     campaign.templates.clear()
     assert marketer.delete(f"templates/{template.pk}/").status_code == 204
     assert not PromptTemplate.objects.exists()
+
+
+def test_a_scene_template_with_its_copy_lines_through_the_api(marketer):
+    """The template's copy lines and background are read and written by the API; a PATCH
+    keeps what it leaves out; a bad text mode is a 400 naming the field."""
+    response = marketer.post("templates/", {
+        "name": "Cafe scene", "kind": "banner", "body": "a cup on a cafe table",
+        "background": "scene", "text_mode": "overlay", "headline": "{{ product.name }}",
+        "cta": "Shop now", "show_price": True})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["background"], body["text_mode"], body["headline"], body["cta"],
+            body["show_price"]) == ("scene", "overlay", "{{ product.name }}", "Shop now", True)
+    patched = marketer.patch(f"templates/{body['id']}/", {"cta": "Order now"})
+    assert patched.status_code == 200, patched.json()
+    template = PromptTemplate.objects.get(pk=body["id"])
+    assert (template.cta, template.headline, template.background, template.show_price) == (
+        "Order now", "{{ product.name }}", "scene", True)
+    bad = marketer.patch(f"templates/{body['id']}/", {"text_mode": "sideways"})
+    assert bad.status_code == 400 and "text_mode" in bad.json()["errors"]
+    assert PromptTemplate.objects.get(pk=body["id"]).text_mode == "overlay"
