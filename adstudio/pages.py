@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from brands.access import workspace_view
+from adstudio.home import home_attention, home_campaigns
+from brands.access import can, workspace_view
 from rendering.jobs.enqueue import gpu_seconds_this_month
 
 
 @workspace_view("workspace.view")
 def workspace_dashboard(request, membership):
-    """The workspace home: GPU time used this month, brand kits, products, recent campaigns."""
+    """The workspace home: what needs the user (reviews waiting, stale live assets, failed and
+    running renders), recent campaigns with a picture, the catalog, GPU time this month."""
     workspace = membership.workspace
     return render(request, "brands/workspace.html", {
+        "attention": home_attention(workspace),
+        "can_review": can(membership, "asset.review"),
         "gpu_seconds_used": gpu_seconds_this_month(workspace.pk),
-        "brands": workspace.brand_kits.all(),
+        "brand_count": workspace.brand_kits.count(),
         "product_count": workspace.products.count(),
-        "campaigns": workspace.campaigns.select_related("brand")[:10],
+        "campaigns": home_campaigns(workspace),
     })

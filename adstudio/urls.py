@@ -6,9 +6,9 @@ from adstudio import pages
 from adstudio.health import healthz
 from adstudio.login import ThrottledLoginView
 from api import dashboard as api_dashboard
-from brands import feed_views, member_views
+from brands import feed_views, logo_views, member_views
 from brands import views as brand_views
-from campaigns import review_views
+from campaigns import editor_views, matrix_views, queue_views, review_views
 from campaigns import views as campaign_views
 from core.files import signed_file
 from rendering import views as rendering_views
@@ -24,6 +24,10 @@ workspace_patterns = [
     path("brands/<int:brand_id>/logos/", brand_views.brand_upload, {"what": "logo"},
          name="brand-logo-upload"),
     path("logos/<int:logo_id>/file/", brand_views.brand_logo_file, name="brand-logo-file"),
+    path("logos/<int:logo_id>/primary/", logo_views.brand_logo_make_primary,
+         name="brand-logo-primary"),
+    path("logos/<int:logo_id>/delete/", logo_views.brand_logo_delete, name="brand-logo-delete"),
+    path("fonts/<int:font_id>/file/", logo_views.brand_font_file, name="brand-font-file"),
     path("products/", brand_views.product_list, name="product-list"),
     path("products/new/", brand_views.product_edit, name="product-create"),
     path("products/<int:product_id>/", brand_views.product_edit, name="product-edit"),
@@ -66,8 +70,17 @@ workspace_patterns = [
     path("assets/<int:asset_id>/reject/", review_views.asset_review, {"action": "reject"},
          name="asset-reject"),
     path("assets/<int:asset_id>/edit/", review_views.asset_edit, name="asset-edit"),
+    path("assets/<int:asset_id>/design/preview.png", editor_views.asset_design_preview,
+         name="asset-design-preview"),
+    path("assets/<int:asset_id>/design/relayout/", editor_views.asset_design_relayout,
+         name="asset-design-relayout"),
+    path("assets/<int:asset_id>/design/save/", editor_views.asset_design_save,
+         name="asset-design-save"),
+    path("assets/<int:asset_id>/design/apply-copy/", editor_views.product_copy_apply,
+         name="asset-copy-apply"),
     path("review/", review_views.review_queue_view, name="review-queue"),
     path("review/approve/", review_views.review_bulk_approve, name="review-bulk-approve"),
+    path("review/undo/<int:event_id>/", queue_views.review_undo, name="review-undo"),
     path("campaigns/<int:campaign_id>/slots/<int:slot_id>/regenerate/",
          review_views.slot_regenerate, name="slot-regenerate"),
     path("campaigns/<int:campaign_id>/export/", review_views.campaign_export,
@@ -88,6 +101,9 @@ workspace_patterns = [
          {"variant": "thumbnail"}, name="asset-layer-thumbnail"),
     path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
     path("campaigns/new/", campaign_views.campaign_create, name="campaign-create"),
+    path("campaigns/estimate/", matrix_views.campaign_estimate, name="campaign-estimate"),
+    path("campaigns/<int:campaign_id>/bulk/", matrix_views.campaign_bulk,
+         name="campaign-bulk"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),
     path("campaigns/<int:campaign_id>/edit/", campaign_views.campaign_edit, name="campaign-edit"),
     path("campaigns/<int:campaign_id>/delete/", campaign_views.campaign_delete,

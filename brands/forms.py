@@ -58,12 +58,27 @@ class BrandKitForm(forms.Form):
 
 
 class FontUploadForm(forms.Form):
-    file = forms.FileField(label="Font (TTF or OTF)")
+    """Shown on the brand kit page beside the kit's own form: ids start with "font_" so that
+    no two inputs on the page share one (the posted names stay "file")."""
+
+    file = forms.FileField(label="Font (TTF or OTF)", widget=forms.FileInput(
+        attrs={"accept": ".ttf,.otf,font/ttf,font/otf"}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "font_%s")
+        super().__init__(*args, **kwargs)
 
 
 class LogoUploadForm(forms.Form):
-    name = forms.CharField(max_length=120, required=False)
-    file = forms.FileField(label="Logo (PNG or WebP with transparency)")
+    """On the brand kit page too: ids start with "logo_" (the kit's form has its own name)."""
+
+    name = forms.CharField(max_length=120, required=False, label="Logo name")
+    file = forms.FileField(label="Logo (PNG or WebP with transparency)", widget=forms.FileInput(
+        attrs={"accept": "image/png,image/webp"}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "logo_%s")
+        super().__init__(*args, **kwargs)
 
 
 class PhotoUploadForm(forms.Form):

@@ -115,6 +115,14 @@ class BrandLogo(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # The logo composed ads show (brands.selectors.brand_logo_primary); at most one per kit.
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand"], condition=models.Q(is_primary=True),
+                                    name="brand_logo_one_primary"),
+        ]
 
     def __str__(self) -> str:
         return self.name

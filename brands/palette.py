@@ -61,3 +61,32 @@ def validate_palette(colors: list[dict]) -> list[dict]:
 
 def format_palette(colors: list[dict]) -> str:
     return "\n".join(f"{c['role']} {c['name']} {c['hex']}" for c in colors)
+
+
+def _luminance(hex_color: str) -> float:
+    """WCAG 2 relative luminance of '#RRGGBB'."""
+    channels = [int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """The WCAG 2 contrast ratio of two hex colors, from 1.0 (none) to 21.0 (black on white)."""
+    light, dark = sorted((_luminance(normalize_hex(first)), _luminance(normalize_hex(second))),
+                         reverse=True)
+    return round((light + 0.05) / (dark + 0.05), 2)
+
+
+def palette_contrasts(colors: list[dict]) -> list[dict]:
+    """Each color with its contrast on white and on the palette's background color, and
+    ``warning`` when text in it would be hard to read on either (below 4.5:1, WCAG AA)."""
+    background = next((c["hex"] for c in colors if c.get("role") == "background"), None)
+    rows = []
+    for color in colors:
+        on_white = contrast_ratio(color["hex"], "#FFFFFF")
+        on_background = (contrast_ratio(color["hex"], background)
+                         if background and color.get("role") != "background" else None)
+        low = [ratio for ratio in (on_white, on_background) if ratio is not None and ratio < 4.5]
+        rows.append({**color, "on_white": on_white, "on_background": on_background,
+                     "warning": bool(low) and color.get("role") != "background"})
+    return rows

@@ -21,6 +21,7 @@ from brands.models import (
 )
 from brands.palette import validate_palette
 from brands.product_fields import ProductData
+from brands.selectors import brand_logo_primary
 from brands.signals import (
     brand_kit_changed,
     brand_kit_deleting,
@@ -129,6 +130,48 @@ def brand_logo_add(*, brand: BrandKit, user, uploaded, name: str = "") -> BrandL
         data={"brand": brand.pk, "name": name}, brand=brand, name=name, width=image.width,
         height=image.height, sha256=image.sha256,
     )
+
+
+def brand_logo_make_primary(*, logo: BrandLogo, user) -> BrandLogo:
+    """Make this the logo that composed ads show; when that changes what ads show, the brand
+    kit's version goes up and ads made with the old logo are flagged stale."""
+    with transaction.atomic():
+        brand = BrandKit.objects.select_for_update().get(pk=logo.brand_id)
+        before = brand_logo_primary(brand)
+        brand.logos.filter(is_primary=True).exclude(pk=logo.pk).update(is_primary=False)
+        BrandLogo.objects.filter(pk=logo.pk).update(is_primary=True)
+        audit_record(workspace_id=brand.workspace_id, actor=user, verb="brand_logo.made_primary",
+                     obj=logo, data={"brand": brand.pk, "name": logo.name})
+        _logo_in_ads_changed(brand, before)
+    logo.refresh_from_db()
+    return logo
+
+
+def brand_logo_delete(*, logo: BrandLogo, user) -> None:
+    """Delete a logo (its file goes once the deletion commits); when it was the one ads show,
+    the next one takes its place and the brand kit's version goes up."""
+    with transaction.atomic():
+        brand = BrandKit.objects.select_for_update().get(pk=logo.brand_id)
+        before = brand_logo_primary(brand)
+        audit_record(workspace_id=brand.workspace_id, actor=user, verb="brand_logo.deleted",
+                     obj=logo, data={"brand": brand.pk, "name": logo.name})
+        name = logo.file.name
+        logo.delete()
+        _logo_in_ads_changed(brand, before)
+        files_delete_on_commit([name])
+
+
+def _logo_in_ads_changed(brand: BrandKit, before: BrandLogo | None) -> None:
+    """Bump the kit's version (and flag its ads stale) if the logo ads show is not ``before``
+    any more. Call inside the transaction that changed the logos, with the kit locked."""
+    after = brand_logo_primary(brand)
+    if (after and after.pk) == (before and before.pk):
+        return
+    old_version = brand.version
+    brand.version += 1
+    brand.save(update_fields=["version", "updated_at"])
+    brand_kit_changed.send(sender=BrandKit, brand=brand, changed=["logo"],
+                           old_version=old_version)
 
 
 def product_save(*, workspace: Workspace, user, data: ProductData,

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +26,8 @@ from brands.forms import (
     ProductForm,
 )
 from brands.models import BrandKit, BrandLogo, FeedImport, Membership, Product, ProductPhoto
+from brands.palette import palette_contrasts
+from brands.selectors import brand_logo_primary
 from brands.uploads import UploadRejected
 from core.confirm import delete_confirmed
 from core.files import file_redirect
@@ -48,9 +50,14 @@ def brand_list(request, membership):
 
 
 def _brand_page(request, membership, brand, form, status=200, **upload_forms):
+    primary = brand_logo_primary(brand) if brand else None
     context = {
         "brand": brand, "form": form, "can_edit": can(membership, "brand.edit"),
         "font_form": FontUploadForm(), "logo_form": LogoUploadForm(),
+        "logos": brand.logos.order_by("-is_primary", "id") if brand else [],
+        "fonts": brand.fonts.order_by("id") if brand else [],
+        "primary_logo_id": primary.pk if primary else None,
+        "palette_rows": palette_contrasts(brand.palette) if brand else [],
     }
     context.update(upload_forms)
     return render(request, "brands/brand_form.html", context, status=status)
@@ -123,7 +130,8 @@ def brand_logo_file(request, membership, logo_id):
 
 @workspace_view("workspace.view")
 def product_list(request, membership):
-    products = membership.workspace.products.all()
+    products = membership.workspace.products.prefetch_related(
+        Prefetch("photos", queryset=ProductPhoto.objects.order_by("pk")))
     query = request.GET.get("q", "").strip()
     if query:
         products = products.filter(Q(name__icontains=query) | Q(sku__icontains=query))

@@ -1,7 +1,8 @@
 from django import forms
 from django.db.models import Q
 
-from rendering.models import Format
+from campaigns.format_packs import PACKS, format_groups, pack_format_ids
+from rendering.models import AssetKind, Format
 
 
 class CampaignForm(forms.Form):
@@ -21,6 +22,36 @@ class CampaignForm(forms.Form):
         self.fields["formats"].queryset = Format.objects.filter(
             Q(workspace=None) | Q(workspace=workspace)
         )
+        # One template choice per kind that has templates; none chosen: the workspace default.
+        kinds = set(workspace.prompt_templates.values_list("kind", flat=True))
+        for kind, label in AssetKind.choices:
+            if kind in kinds:
+                self.fields[f"template_{kind}"] = forms.ModelChoiceField(
+                    queryset=workspace.prompt_templates.filter(kind=kind), required=False,
+                    label=f"{label} formats", empty_label="Workspace default")
+
+    @property
+    def template_fields(self):
+        return [self[name] for name in self.fields if name.startswith("template_")]
+
+    def format_context(self) -> dict:
+        """What the form page shows of the formats: the groups by channel, the ids checked
+        now, and the channel packs with their format ids."""
+        formats = list(self.fields["formats"].queryset)
+        ids = pack_format_ids(formats)
+        return {"format_groups": format_groups(formats),
+                "checked_formats": {str(getattr(v, "pk", v))
+                                    for v in (self["formats"].value() or [])},
+                "packs": [{"key": p.key, "label": p.label, "ids": ids[p.key]}
+                          for p in PACKS if p.key in ids]}
+
+    def clean(self):
+        cleaned = super().clean()
+        kinds = [name for name in list(cleaned) if name.startswith("template_")]
+        cleaned["templates"] = [cleaned.pop(name) for name in kinds if cleaned.get(name)]
+        for name in kinds:
+            cleaned.pop(name, None)
+        return cleaned
 
 
 class CampaignEditForm(CampaignForm):
@@ -35,7 +66,8 @@ class CampaignEditForm(CampaignForm):
         return {"name": campaign.name, "products": list(campaign.products.all()),
                 "formats": list(campaign.formats.all()),
                 "variants_per_slot": campaign.variants_per_slot,
-                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on}
+                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on,
+                **{f"template_{t.kind}": t for t in campaign.templates.all()}}
 
 
 class RefreshScheduleForm(forms.Form):

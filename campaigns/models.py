@@ -147,6 +147,7 @@ class ReviewAction(models.TextChoices):
     REJECT = "reject", "Rejected"
     VOID = "void", "Approval void"  # the file changed after approval (P3)
     REPLACED = "replaced", "Replaced as live asset"
+    UNDO = "undo", "Undone"  # the reviewer took the decision back within seconds
 
 
 class ReviewEvent(models.Model):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,13 +12,13 @@ from django.views.decorators.http import require_POST
 
 from brands.access import can, workspace_view
 from campaigns import export, review, services
+from campaigns.editor_views import asset_page_editor
 from campaigns.models import Campaign, ReviewEvent, Slot
-from campaigns.selectors import asset_lineage, review_queue
+from campaigns.review_undo import UNDO_SECONDS
+from campaigns.selectors import asset_lineage
 from rendering.design.layer_images import asset_layer_entries, asset_layer_png
 from rendering.models import Asset, JobKind, RenderJob
 from rendering.selectors import asset_checks
-
-QUEUE_PAGE_SIZE = 24
 
 
 def _asset_or_404(membership, asset_id):
@@ -53,6 +52,7 @@ def asset_detail(request, membership, asset_id):
         "can_edit": can(membership, "asset.edit"),
         "next_url": request.GET.get("next", ""),
         "stale_question": review.stale_question(asset) if asset.is_stale else "",
+        **asset_page_editor(request, membership, asset),  # the canvas editor, channel frames
     })
 
 
@@ -97,10 +97,10 @@ def _safe_next(request, fallback: str) -> str:
 def asset_review(request, membership, asset_id, action):
     """Approve, request changes or reject one asset version."""
     asset = _asset_or_404(membership, asset_id)
-    stale_refused = False
+    stale_refused, event = False, None
     try:
         if action == "approve":
-            review.asset_approve(asset=asset, user=request.user,
+            event = review.asset_approve(asset=asset, user=request.user,
                                  sha256=request.POST.get("sha256") or None,
                                  comment=request.POST.get("comment", ""),
                                  confirm_stale=request.POST.get("confirm_stale") == "yes")
@@ -109,8 +109,8 @@ def asset_review(request, membership, asset_id, action):
                                          comment=request.POST.get("comment", ""),
                                          region=_region(request))
         else:
-            review.asset_reject(asset=asset, user=request.user,
-                                comment=request.POST.get("comment", ""))
+            event = review.asset_reject(asset=asset, user=request.user,
+                                        comment=request.POST.get("comment", ""))
     except ValidationError as exc:
         problem, done = " ".join(exc.messages), ""
         stale_refused = isinstance(exc, review.StaleAssetError)
@@ -119,7 +119,9 @@ def asset_review(request, membership, asset_id, action):
     if request.htmx:  # the review queue swaps the card for the outcome and moves on
         return render(request, "campaigns/_queue_outcome.html",
                       {"asset": asset, "problem": problem, "done": done,
-                       "ask_stale": stale_refused})
+                       "ask_stale": stale_refused, "undo": event,
+                       "undo_seconds": UNDO_SECONDS,
+                       "next_url": _safe_next(request, "")})
     if problem:
         messages.error(request, problem)
     else:
@@ -155,48 +157,50 @@ def asset_edit(request, membership, asset_id):
 
 @workspace_view("workspace.view")
 def review_queue_view(request, membership):
-    """Assets waiting for review, oldest first, with keyboard shortcuts and bulk approve."""
-    page = Paginator(review_queue(membership.workspace), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    for asset in page.object_list:  # what the approve confirmation asks
-        asset.stale_question = review.stale_question(asset) if asset.is_stale else ""
-    return render(request, "campaigns/review_queue.html", {
-        "page": page, "can_review": can(membership, "asset.review"),
-    })
+    """Assets waiting for review, oldest first, with filters, keyboard shortcuts and bulk
+    approve; ``selected`` (asset ids) comes back checked after a bulk approval that failed."""
+    from campaigns.queue_views import queue_context
+
+    return render(request, "campaigns/review_queue.html", queue_context(request, membership))
 
 
 @require_POST
 @workspace_view("asset.review")
 def review_bulk_approve(request, membership):
     """Approve the chosen assets after an explicit confirmation; stale ones are skipped and
-    listed unless the approver also confirmed those."""
+    listed unless the approver also confirmed those. What could not be approved stays
+    selected."""
+    from campaigns.queue_views import queue_back
+
     ids = [int(v) for v in request.POST.getlist("asset") if v.isdigit()]
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "Confirm the bulk approval first.")
-    elif not ids:
+        messages.error(request, "Confirm the bulk approval first: tick “Yes, I checked "
+                                "them”. Your selection is kept.")
+        return queue_back(request, membership, ids)
+    if not ids:
         messages.error(request, "Choose the assets to approve.")
-    else:
-        assets = (Asset.objects.filter(workspace=membership.workspace, pk__in=ids)
-                  .select_related("slot__product", "slot__format").order_by("created_at", "id"))
-        result = review.assets_approve_bulk(
-            assets=assets, user=request.user,
-            confirm_stale=request.POST.get("confirm_stale") == "yes")
-        if result.approved:
-            messages.success(request, f"Approved {len(result.approved)} asset"
-                                      f"{'s' if len(result.approved) != 1 else ''}.")
-        if result.stale:
-            names = {a.pk: f"{a.slot.product.name} · {a.slot.format.name} v{a.version}"
-                     for a in assets if a.slot_id}
-            listed = "; ".join(f"{names.get(e.asset_id, f'asset {e.asset_id}')} "
-                               f"({e.reason})" for e in result.stale[:10])
-            messages.error(request, f"Skipped {len(result.stale)} stale asset"
-                                    f"{'s' if len(result.stale) != 1 else ''}: {listed}. "
-                                    "Approve them one by one, or tick “also approve stale "
-                                    "assets”.")
-        for problem in result.problems[:10]:
-            messages.error(request, problem)
-    return redirect("review-queue", ws=membership.workspace.slug)
+        return queue_back(request, membership, ids)
+    assets = (Asset.objects.filter(workspace=membership.workspace, pk__in=ids)
+              .select_related("slot__product", "slot__format").order_by("created_at", "id"))
+    result = review.assets_approve_bulk(
+        assets=assets, user=request.user,
+        confirm_stale=request.POST.get("confirm_stale") == "yes")
+    if result.approved:
+        messages.success(request, f"Approved {len(result.approved)} asset"
+                                  f"{'s' if len(result.approved) != 1 else ''}.")
+    if result.stale:
+        names = {a.pk: f"{a.slot.product.name} · {a.slot.format.name} v{a.version}"
+                 for a in assets if a.slot_id}
+        listed = "; ".join(f"{names.get(e.asset_id, f'asset {e.asset_id}')} "
+                           f"({e.reason})" for e in result.stale[:10])
+        messages.error(request, f"Skipped {len(result.stale)} stale asset"
+                                f"{'s' if len(result.stale) != 1 else ''}: {listed}. "
+                                "Approve them one by one, or tick “also approve stale "
+                                "assets”.")
+    for problem in result.problems[:10]:
+        messages.error(request, problem)
+    approved = {event.asset_id for event in result.approved}
+    return queue_back(request, membership, [i for i in ids if i not in approved])
 
 
 @require_POST

@@ -13,17 +13,19 @@ from rendering.design.scene_recipe import scene_key, scene_prompt
 from rendering.models import Asset, Background, PromptTemplate
 
 
-def scene_reused(job, composed) -> bool:
+def scene_reused(job, composed, *, around_product: bool = True) -> bool:
     """Point the unsaved compose ``job`` at the scene of its slot's latest ad when that scene
-    still fits what would be painted now (``composed``: the template's prompt); True if so."""
+    still fits what would be painted now (``composed``: the template's prompt; a plain picture
+    does not depend on the product's cut-out); True if so."""
     previous = (Asset.objects.filter(slot_id=job.slot_id, recipe__scene__isnull=False)
                 .order_by("-created_at", "-id").values_list("recipe", flat=True).first())
     if not previous or previous.get("variant", 0) != job.variant:
         return False
     background = previous.get("background") or {}
-    prompt, negative = scene_prompt(composed)
+    prompt, negative = scene_prompt(composed, around_product=around_product)
+    cutout = job.recipe.get("cutout") if around_product else None
     if background.get("inputs_key") != scene_key(prompt=prompt, negative_prompt=negative,
-                                                  cutout=job.recipe.get("cutout")):
+                                                  cutout=cutout):
         return False
     job.recipe = {**job.recipe, "background": background}
     return True
@@ -48,7 +50,7 @@ def scenes_to_repaint(asset_ids) -> set[int]:
 
 def _scene_key_now(slot, template_id) -> str | None:
     template = PromptTemplate.objects.filter(pk=template_id).first()
-    if template is None or template.background != Background.SCENE:
+    if template is None or template.background not in (Background.SCENE, Background.PLAIN):
         return None  # no scene would be painted: it needs a new render either way
     campaign = slot.campaign
     try:
@@ -57,7 +59,8 @@ def _scene_key_now(slot, template_id) -> str | None:
                                   language=campaign.language)
     except ValidationError:
         return None
-    prompt, negative = scene_prompt(composed)
-    photo = product_cutout_photo(slot.product)
+    around = template.background == Background.SCENE
+    prompt, negative = scene_prompt(composed, around_product=around)
+    photo = product_cutout_photo(slot.product) if around else None
     return scene_key(prompt=prompt, negative_prompt=negative,
                      cutout={"sha256": photo.cutout_sha256} if photo else None)

@@ -118,15 +118,27 @@ def campaigns_with_coverage(workspace):
             .order_by("-created_at"))
 
 
-def review_queue(workspace):
+def review_queue(workspace, filters: dict | None = None):
     """Assets waiting for review, oldest first, with what the queue shows (a fixed number of
-    queries: the assets, their checks, jobs and parents)."""
-    from django.db.models import Prefetch
+    queries: the assets, their checks, jobs and parents); ``filters`` narrows them by
+    campaign id, channel, failing check and staleness."""
+    from django.db.models import Exists, OuterRef, Prefetch
 
     from rendering.models import QualityCheck
 
-    return (Asset.objects.filter(workspace=workspace, review_state=ReviewState.IN_REVIEW,
-                                 slot__isnull=False)
+    filters = filters or {}
+    assets = Asset.objects.filter(workspace=workspace, review_state=ReviewState.IN_REVIEW,
+                                  slot__isnull=False)
+    if filters.get("campaign"):
+        assets = assets.filter(slot__campaign_id=filters["campaign"])
+    if filters.get("channel"):
+        assets = assets.filter(slot__format__channel=filters["channel"])
+    if filters.get("stale"):
+        assets = assets.filter(stale_at__isnull=False)
+    if filters.get("check"):
+        assets = assets.filter(Exists(QualityCheck.objects.filter(
+            asset_id=OuterRef("pk"), status="fail")))
+    return (assets
             .select_related("slot__product", "slot__format", "slot__campaign")
             # Prefetched, not joined: an eight-table join costs more to plan than to run.
             .prefetch_related(

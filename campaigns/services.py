@@ -34,7 +34,8 @@ from rendering.models import (
 logger = logging.getLogger(__name__)
 
 # Templates whose ads are layered designs, composed on the CPU (a scene is painted first).
-LAYERED = (Background.FILL, Background.SCENE)
+LAYERED = (Background.FILL, Background.SCENE, Background.PLAIN, Background.IMAGE)
+PAINTED = (Background.SCENE, Background.PLAIN)  # a background the model paints first
 
 
 def _check_choices(workspace, *, brand=None, products, formats, templates, starts_on,
@@ -143,13 +144,15 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
                 job = RenderJob(workspace_id=campaign.workspace_id, slot=slot,
                                 created_by=user, variant=variant, recipe=recipe,
                                 refresh=refresh, kind=JobKind.COMPOSE)
-                if template.background == Background.SCENE and reuse_scenes and (
-                        scene_reused(job, composed)):
+                around = template.background == Background.SCENE  # painted around the cut-out
+                if template.background in PAINTED and reuse_scenes and (
+                        scene_reused(job, composed, around_product=around)):
                     jobs.append(job)  # the scene it was painted on still fits: recompose
-                elif template.background == Background.SCENE:  # waits for its painted scene
-                    # One scene per product, variant and prompt (templates of several
-                    # kinds with the same words share it).
-                    key = (slot.product_id, variant, composed.prompt, composed.negative_prompt)
+                elif template.background in PAINTED:  # waits for its painted background
+                    # One per product, variant, kind and prompt (templates of several kinds
+                    # with the same words share it).
+                    key = (slot.product_id, variant, around, composed.prompt,
+                           composed.negative_prompt)
                     scenes.setdefault(key, (composed, []))[1].append(job)
                 else:
                     jobs.append(job)
@@ -170,10 +173,10 @@ def campaign_generate(*, campaign: Campaign, user, slots: Iterable[Slot] | None 
         raise ValidationError(list(problems)[:20], code="copy_unsettable")
     with transaction.atomic():
         jobs_create(jobs)
-        for (_product, variant, *_words), (composed, group) in scenes.items():
-            prompt, negative = scene_prompt(composed)
+        for (_product, variant, around, *_words), (composed, group) in scenes.items():
+            prompt, negative = scene_prompt(composed, around_product=around)
             jobs += scene_jobs_create(formats=[scene_format(j) for j in group], prompt=prompt,
-                                      negative_prompt=negative,
+                                      negative_prompt=negative, around_product=around,
                                       seed=new_seed() if seed is None else seed + variant)
         if campaign.status == CampaignStatus.DRAFT:
             Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from brands.access import can, workspace_view
 from campaigns import refresh, refresh_run, services, staleness
 from campaigns.forms import CampaignEditForm, CampaignForm, RefreshScheduleForm
+from campaigns.generate_estimate import generate_estimate
+from campaigns.matrix import STATUSES, campaign_matrix, matrix_filters
 from campaigns.models import Campaign, RefreshSchedule
 from campaigns.selectors import (
     campaign_refresh_history,
@@ -46,7 +48,8 @@ def campaign_create(request, membership):
                                       f"{campaign.slots.count()} slots.")
             return redirect("campaign-detail", ws=workspace.slug, campaign_id=campaign.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
+    return render(request, "campaigns/campaign_form.html",
+                  {"form": form, **form.format_context()}, status=status)
 
 
 @workspace_view("workspace.view")
@@ -75,22 +78,24 @@ def _detail_page(request, membership, campaign, schedule_form=None, status=200):
     slots = campaign_slots(campaign)
     coverage = {"total": len(slots), "live": sum(1 for s in slots if s.live),
                 "waiting": sum(len(s.waiting) for s in slots)}
-    # Products down, formats across: each cell is that pair's slot (or nothing).
-    formats = list({s.slot.format_id: s.slot.format for s in slots}.values())
-    formats.sort(key=lambda f: (f.channel, f.width * f.height))
-    cells: dict[int, dict[int, object]] = {}
-    products = {}
-    for view in slots:
-        products[view.slot.product_id] = view.slot.product
-        cells.setdefault(view.slot.product_id, {})[view.slot.format_id] = view
-    matrix = [(product, [cells[pid].get(f.pk) for f in formats])
-              for pid, product in products.items()]
+    filters = matrix_filters(request.GET)
     stale = campaign_stale_summary(slots)
+    products = {s.slot.product_id for s in slots}
+    formats = list({s.slot.format_id: s.slot.format for s in slots}.values())
     return render(request, "campaigns/campaign_detail.html", {
         "campaign": campaign, "slots": slots, "coverage": coverage,
-        "formats": formats, "matrix": matrix,
+        "matrix": campaign_matrix(slots, filters=filters) if slots else None,
+        "filters": filters, "statuses": STATUSES,
+        "filter_items": [(k, request.GET[k]) for k in ("channel", "status", "stale", "check")
+                         if request.GET.get(k)],
+        "selected": {v for v in request.GET.get("selected", "").split(",") if v.isdigit()},
+        "estimate": generate_estimate(
+            workspace=membership.workspace, brand=campaign.brand, products=len(products),
+            formats=formats, variants=campaign.variants_per_slot,
+            templates=campaign.templates.all()),
         "can_generate": can(membership, "campaign.generate"),
         "can_edit": can(membership, "campaign.edit"),
+        "can_review": can(membership, "asset.review"),
         "schedule": schedule,
         "schedule_form": schedule_form or RefreshScheduleForm(
             initial=_schedule_initial(campaign), campaign=campaign),
@@ -187,7 +192,7 @@ def campaign_edit(request, membership, campaign_id):
         form = CampaignEditForm(initial=CampaignEditForm.initial_for(campaign),
                                 workspace=workspace)
         return render(request, "campaigns/campaign_form.html",
-                      {"form": form, "campaign": campaign})
+                      {"form": form, "campaign": campaign, **form.format_context()})
     form = CampaignEditForm(request.POST, workspace=workspace)
     if form.is_valid():
         try:
@@ -199,7 +204,7 @@ def campaign_edit(request, membership, campaign_id):
             messages.success(request, f"Saved {campaign.name}: {campaign.slots.count()} slots.")
             return redirect("campaign-detail", ws=workspace.slug, campaign_id=campaign.pk)
     return render(request, "campaigns/campaign_form.html",
-                  {"form": form, "campaign": campaign}, status=400)
+                  {"form": form, "campaign": campaign, **form.format_context()}, status=400)
 
 
 @require_POST

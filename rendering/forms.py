@@ -24,8 +24,15 @@ class PromptTemplateForm(forms.Form):
     background = forms.ChoiceField(
         choices=Background.choices, initial=Background.PICTURE, required=False,
         label="What each ad is made of",
-        help_text="A layered design over a brand fill is composed on the CPU: a new price or "
-                  "headline needs no GPU.")
+        help_text="Layered designs are composed on the CPU, so a new price or headline "
+                  "needs no GPU: over a brand fill or an uploaded picture at once; over a "
+                  "scene (painted around the product) or a plain picture once the model has "
+                  "painted one for each product, shared by every size.")
+
+    background_image = forms.FileField(
+        required=False, label="Background image",
+        help_text="For an uploaded-picture template: PNG, JPEG or WebP, under the layers of "
+                  "every ad (cut to each format). Leave empty to keep the current one.")
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)

@@ -72,6 +72,10 @@ class Background(models.TextChoices):
     # The model paints a scene around the real product's cut-out, once per product and
     # variant (a master); every format is cut from it, or outpainted where it does not reach.
     SCENE = "scene", "Layered design over a scene painted around the product (one per product)"
+    # The model paints a picture with no product in it (QwenImagePipeline), once per product
+    # and variant; the cut-out goes on top like the other layers.
+    PLAIN = "plain", "Layered design over a picture the model paints (one per product)"
+    IMAGE = "image", "Layered design over an uploaded picture (no GPU)"
 
 
 class PromptTemplate(models.Model):
@@ -99,6 +103,10 @@ class PromptTemplate(models.Model):
                                   default=Background.PICTURE)
     # Copy lines, sandboxed template strings like the body; the price and the brand's
     # disclaimer come from the product and the brand kit.
+    # The picture under an "image" template's layers (rendering.templates.
+    # prompt_template_background_set: checked like every upload).
+    background_image = models.FileField(max_length=255, blank=True)
+    background_image_sha256 = models.CharField(max_length=64, blank=True)
     headline = models.CharField(max_length=300, blank=True)
     subline = models.CharField(max_length=500, blank=True)
     cta = models.CharField(max_length=100, blank=True)

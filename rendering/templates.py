@@ -116,3 +116,47 @@ def prompt_template_delete(*, template, user) -> None:
         audit_record(workspace_id=template.workspace_id, actor=user, verb="template.deleted",
                      obj=template, data={"name": template.name, "version": template.version})
         template.delete()
+
+
+def prompt_template_background_set(*, template, user, upload):
+    """Set the picture under an "image" template's layers: checked like every image upload
+    (brands.uploads: format, size, pixels, no SVG), stored re-encoded without metadata; a new
+    version of the template, so its ads go stale and are recomposed on the CPU. Raises
+    ValidationError with a sentence for the user; nothing changes then."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from brands.audit import audit_record
+    from brands.uploads import UploadRejected, clean_image_upload, storage_key
+    from core.files import files_delete_on_commit
+    from rendering.models import PromptTemplate, PromptTemplateRevision
+
+    try:
+        image = clean_image_upload(upload, purpose="photo")
+    except UploadRejected as exc:
+        raise ValidationError({"background_image": [exc.message]}) from exc
+    key = default_storage.save(storage_key(workspace_id=template.workspace_id,
+                                           folder="backgrounds", extension=image.extension),
+                               ContentFile(image.content))
+    try:
+        with transaction.atomic():
+            current = PromptTemplate.objects.select_for_update().get(pk=template.pk)
+            old_file, old_version = current.background_image.name, current.version
+            values_apply(current, {"background_image_sha256": image.sha256})
+            current.background_image = key
+            current.save()
+            if current.version != old_version:
+                PromptTemplateRevision.objects.get_or_create(
+                    template=current, version=current.version,
+                    defaults={"body": current.body, "negative_prompt": current.negative_prompt})
+                template_changed.send(sender=PromptTemplate, template=current,
+                                      old_version=old_version)
+            audit_record(workspace_id=current.workspace_id, actor=user,
+                         verb="template.background_image_set", obj=current,
+                         data={"sha256": image.sha256, "size": [image.width, image.height],
+                               "version": current.version})
+            files_delete_on_commit([old_file] if old_file and old_file != key else [])
+    except Exception:
+        default_storage.delete(key)
+        raise
+    return current

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -38,7 +39,7 @@ def template_edit(request, membership, template_id=None):
                 if template_id else None)
     preview, status = None, 200
     if request.method == "POST":
-        form = PromptTemplateForm(request.POST, workspace=workspace)
+        form = PromptTemplateForm(request.POST, request.FILES, workspace=workspace)
         preview_form = PreviewForm(request.POST, workspace=workspace, prefix="preview")
         wants_preview = "preview" in request.POST
         if not wants_preview and not can(membership, "template.edit"):
@@ -53,8 +54,13 @@ def template_edit(request, membership, template_id=None):
                 elif wants_preview:
                     status = 400
                 else:
-                    template = templates.prompt_template_save(
-                        workspace=workspace, user=request.user, template=template, **data)
+                    upload = data.pop("background_image", None)
+                    with transaction.atomic():  # the picture is checked first, or nothing
+                        template = templates.prompt_template_save(
+                            workspace=workspace, user=request.user, template=template, **data)
+                        if upload:
+                            template = templates.prompt_template_background_set(
+                                template=template, user=request.user, upload=upload)
                     messages.success(request, f"Saved {template.name} (version "
                                               f"{template.version}).")
                     return redirect("template-edit", ws=workspace.slug, template_id=template.pk)

@@ -371,3 +371,45 @@ def test_campaign_edit_archive_and_unarchive(client, admin):
     assert "is archived" in response.content.decode()
     client.post(url("campaign-unarchive", admin, campaign_id=campaign.pk))
     assert Campaign.objects.get().status == "draft"
+
+
+def _home_world(ws, n):
+    """``n`` campaigns, each with an asset waiting for review, a failed and a running render,
+    and a live approved asset gone stale."""
+    from django.utils import timezone
+
+    from rendering.models import JobStatus, ReviewState
+    from tests.factories import RenderJobFactory, SlotFactory, asset_make
+
+    for _ in range(n):
+        slot = SlotFactory(campaign__workspace=ws)
+        asset_make(slot=slot)
+        asset_make(slot=slot, review_state=ReviewState.APPROVED, is_live=True,
+                   stale_at=timezone.now(), stale_reason="price changed")
+        RenderJobFactory(slot=slot, status=JobStatus.FAILED, error="CUDA out of memory")
+        RenderJobFactory(slot=slot, status=JobStatus.RUNNING)
+
+
+def test_home_says_what_needs_you_in_a_fixed_number_of_queries(
+        client, admin, django_assert_num_queries):
+    _home_world(admin.workspace, 1)
+    client.get(url("workspace", admin))  # warm the session and membership caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(url("workspace", admin))
+    _home_world(admin.workspace, 5)
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get(url("workspace", admin)).content.decode()
+    assert "6</strong> assets waiting for review" in page
+    assert "6</strong> live assets out of date" in page
+    assert "6</strong> renders failed in the last 7 days" in page and "CUDA out of memory" in page
+    assert "6</strong> renders running" in page
+    assert page.count('class="card campaign-card"') == 6 and "/thumbnail/" in page
+    assert url("review-queue", admin) in page
+
+
+def test_home_says_when_nothing_needs_you(client, admin):
+    page = client.get(url("workspace", admin)).content.decode()
+    assert "Nothing needs you right now" in page and "No campaigns yet" in page

@@ -153,9 +153,9 @@ class PromptTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = PromptTemplate
         fields = ["id", "name", "kind", "brand", "body", "negative_prompt", "background",
-                  "text_mode", "headline", "subline", "cta", "show_price", "version",
-                  "updated_at"]
-        read_only_fields = ["version", "updated_at"]
+                  "text_mode", "headline", "subline", "cta", "show_price",
+                  "background_image_sha256", "version", "updated_at"]
+        read_only_fields = ["background_image_sha256", "version", "updated_at"]
 
     def validate_name(self, value):
         taken = PromptTemplate.objects.filter(workspace=self.context["workspace"], name=value)

@@ -280,7 +280,8 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
     serializer_class = PromptTemplateSerializer
     lookup_url_kwarg = "template_id"
     actions = {"create": "template.edit", "update": "template.edit",
-               "partial_update": "template.edit", "destroy": "template.edit"}
+               "partial_update": "template.edit", "destroy": "template.edit",
+               "background_image": "template.edit"}
 
     def get_queryset(self):
         templates = PromptTemplate.objects.filter(workspace=self.workspace)
@@ -331,6 +332,19 @@ class PromptTemplateViewSet(WorkspaceScoped, mixins.ListModelMixin, mixins.Retri
     def destroy(self, request, *args, **kwargs):
         rendering_templates.prompt_template_delete(template=self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Upload the picture under an image template's layers (PNG, JPEG or "
+                           "WebP; a new version: its ads go stale and are recomposed)",
+                   request=PhotoUploadSerializer, responses={200: PromptTemplateSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS,
+            url_path="background-image")
+    def background_image(self, request, *args, **kwargs):
+        template = self.get_object()
+        upload = PhotoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        template = rendering_templates.prompt_template_background_set(
+            template=template, user=request.user, upload=upload.validated_data["file"])
+        return Response(self.get_serializer(template).data)
 
     @extend_schema(summary="The exact prompt this template gives for a product",
                    request=PreviewInputSerializer, responses={200: ComposedPromptSerializer})

@@ -57,6 +57,15 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
     logo = brand.logos.order_by("id").first()
     photo = product_cutout_photo(product)
     palette = _palette(brand)
+    background, background_file = _fill(brand, palette), None
+    if template.background == "image":  # an uploaded picture under the layers
+        if not template.background_image_sha256:
+            raise ValidationError(
+                f"The template “{template.name}” has no background image yet: upload one on "
+                "the template's page, then generate again.", code="background_image_missing")
+        background = {"type": "image", "sha256": template.background_image_sha256}
+        background_file = {"file": template.background_image.name,
+                           "sha256": template.background_image_sha256}
     return {
         "recipe_version": RECIPE_VERSION,
         "engine": ENGINE,
@@ -69,7 +78,8 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
         "variant": variant,
         "copy": copy,
         "palette": palette,
-        "background": _fill(brand, palette),
+        "background": background,
+        "background_file": background_file,
         "font": {"file": font.file.name, "sha256": font.sha256} if font else None,
         "logo": ({"file": logo.file.name, "sha256": logo.sha256,
                   "size": [logo.width, logo.height]} if logo else None),
@@ -95,7 +105,8 @@ def _cutout_size(photo) -> list[int]:
 def recipe_input_names(recipe: dict) -> dict[str, str]:
     """The stored file of each of the recipe's input files, by its hash."""
     names = dict(recipe.get("inputs") or {})  # a saved design's files
-    for key in ("font", "logo", "cutout", "scene"):  # scene: the painted background
+    # scene: the painted background; background_file: an uploaded one
+    for key in ("font", "logo", "cutout", "scene", "background_file"):
         ref = recipe.get(key)
         if ref and ref.get("file"):
             names.setdefault(ref["sha256"], ref["file"])

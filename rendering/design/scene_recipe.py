@@ -32,9 +32,11 @@ from rendering.design.scene_geometry import (
 )
 
 SCENE_ENGINE = "qwen-image-inpaint"
-# What every scene asks for besides the template's words: a photograph around the product.
+# What every scene asks for besides the template's words: a photograph around the product
+# (or, for a plain picture, a backdrop with room for it).
 SCENE_SUFFIX = (", the product stands in this scene, professional product photography, "
                 "soft natural light, realistic shadow, empty space, no text")
+PLAIN_SUFFIX = ", professional photography backdrop, soft natural light, empty space, no text"
 # Stands in for the scene's file while a design is laid out before the scene exists.
 PLACEHOLDER = {"type": "image", "sha256": "0" * 64}
 
@@ -65,10 +67,10 @@ def scene_key(*, prompt: str, negative_prompt: str, cutout: dict | None) -> str:
                             true_cfg_scale=cfg)
 
 
-def scene_prompt(composed) -> tuple[str, str]:
+def scene_prompt(composed, *, around_product: bool = True) -> tuple[str, str]:
     """The scene's prompt and negatives from the template's ``ComposedPrompt``."""
     negative = ", ".join(n for n in (composed.negative_prompt, NO_TEXT_NEGATIVE) if n)
-    return composed.prompt + SCENE_SUFFIX, negative
+    return composed.prompt + (SCENE_SUFFIX if around_product else PLAIN_SUFFIX), negative
 
 
 def _sealed(recipe: dict) -> dict:
@@ -78,14 +80,14 @@ def _sealed(recipe: dict) -> dict:
 
 def scene_master_recipe(*, prompt: str, negative_prompt: str, seed: int, plan: MasterPlan,
                         cutout: dict | None, provenance: dict) -> dict:
-    """A master's recipe: ``cutout`` is the compose recipe's (file, sha256, size) or None (a
-    plain scene: the model paints all of it). ``provenance``: template, brand, product,
-    variant, language."""
+    """A master's recipe: ``cutout`` is the compose recipe's (file, sha256, size) to paint
+    around, or None (a plain picture: QwenImagePipeline paints all of it). ``provenance``:
+    template, brand, product, variant, language."""
     steps, cfg = scene_sampling(negative_prompt)
     return _sealed({
         "recipe_version": RECIPE_VERSION,
         "engine": SCENE_ENGINE,
-        "derive": "scene",
+        "derive": "scene" if cutout else "plain",
         "prompt": prompt,
         "negative_prompt": negative_prompt,
         "seed": seed,

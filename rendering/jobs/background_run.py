@@ -18,6 +18,7 @@ from PIL import Image
 
 from rendering.compose.formats import model_request_size
 from rendering.design.scene_recipe import SCENE_ENGINE, scene_hash
+from rendering.engine.generate import RenderRequest, get_renderer, library_versions
 from rendering.engine.inpaint import (
     InpaintRequest,
     get_inpainter,
@@ -41,8 +42,9 @@ def _problem(recipe) -> str | None:
     missing = [key for key in KEYS if key not in recipe]
     if missing:
         return f"the recipe lacks {', '.join(missing)}"
-    if recipe["engine"] != SCENE_ENGINE or recipe["derive"] not in ("scene", "outpaint"):
-        return "the recipe is not a scene or an outpaint"
+    if recipe["engine"] != SCENE_ENGINE or recipe["derive"] not in ("scene", "plain",
+                                                                     "outpaint"):
+        return "the recipe is not a scene, a plain picture or an outpaint"
     if scene_hash(recipe) != recipe["scene_sha256"]:
         return "the recipe does not match its hash (it was changed after it was made)"
     try:
@@ -68,9 +70,7 @@ def _scene_request(recipe: dict, workspace_id: int) -> tuple[Image.Image, Image.
     """The canvas, the paint mask and what goes back on top, for a master or an outpaint."""
     size = tuple(recipe["output_size"])
     if recipe["derive"] == "scene":
-        cutout = recipe.get("cutout")
-        if not cutout:  # a plain scene: the model paints all of it
-            return Image.new("RGB", size, (128, 128, 128)), Image.new("L", size, 255), None
+        cutout = recipe["cutout"]
         x, y, w, h = recipe["product_rect"]
         scaled = _read(cutout["file"], cutout["sha256"], "product's cut-out").convert("RGBA")
         scaled = scaled.resize((w, h), Image.Resampling.LANCZOS)
@@ -104,6 +104,8 @@ def background_run(claim, recipe) -> BackgroundLayer | None:
     workspace_id = RenderJob.objects.filter(pk=claim.job_id).values_list(
         "workspace_id", flat=True).first()
     started = time.monotonic()
+    if recipe["derive"] == "plain":
+        return _plain_run(claim, recipe, started)
     try:
         canvas, mask, keep = _scene_request(recipe, workspace_id)
         inpainter = get_inpainter()
@@ -130,3 +132,37 @@ def background_run(claim, recipe) -> BackgroundLayer | None:
     completed = {**recipe, "render_size": list(work), **inpainter.recipe_fields()}
     return store_background(claim, image, completed,
                             gpu_seconds=time.monotonic() - started)
+
+
+def _plain_run(claim, recipe: dict, started: float) -> BackgroundLayer | None:
+    """A plain picture with ``QwenImagePipeline`` (nothing kept: the product goes on top)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from rendering.jobs.states import ProgressReporter, job_fail
+
+    size = tuple(recipe["output_size"])
+    try:
+        renderer = get_renderer()
+        width, height = model_request_size(size, scale=float(recipe["render_scale"]),
+                                           multiple=renderer.size_multiple)
+        request = RenderRequest(
+            prompt=recipe["prompt"], negative_prompt=recipe["negative_prompt"],
+            seed=int(recipe["seed"]), steps=int(recipe["steps"]),
+            true_cfg_scale=float(recipe["true_cfg_scale"]), width=width, height=height)
+        [image], _mode = render_with_ladder(renderer, [request], ProgressReporter([claim]))
+    except SoftTimeLimitExceeded:
+        job_fail(claim, "timeout: the background took longer than "
+                        f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
+        return None
+    except (OutOfMemory, RuntimeError, ValueError, OSError) as exc:
+        logger.exception("background job %s failed", claim.job_id)
+        job_fail(claim, str(exc) if isinstance(exc, OutOfMemory)
+                 else f"Painting the background failed: {exc}",
+                 gpu_seconds=time.monotonic() - started)
+        return None
+    image = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    completed = {**recipe, "render_size": [width, height], "pipeline": "QwenImagePipeline",
+                 "model": renderer.model, "weights_sha256": renderer.weights_sha256,
+                 "device": renderer.device, "dtype": renderer.dtype_name,
+                 "libraries": library_versions()}
+    return store_background(claim, image, completed, gpu_seconds=time.monotonic() - started)

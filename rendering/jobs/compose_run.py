@@ -55,7 +55,9 @@ def _scene(claim, recipe: dict, design: dict, inputs: dict) -> dict | None:
         "layer": key, "file": layer.file.name, "sha256": layer.sha256,
         "size": [layer.width, layer.height],
         "derive": layer.recipe.get("derive"), "master": layer.recipe.get("master", key),
-        "crop": source["crop"], "aligned": not moved,
+        # A plain picture has no product painted in it: nothing to line up.
+        "crop": source["crop"],
+        "aligned": None if layer.recipe.get("derive") == "plain" else not moved,
         "inputs_key": layer.recipe.get("inputs_key")}}
 
 

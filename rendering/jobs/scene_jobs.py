@@ -74,16 +74,18 @@ def _background_job(*, workspace_id: int, recipe: dict, template_job: RenderJob,
 
 
 def scene_jobs_create(*, formats: list[SceneFormat], prompt: str, negative_prompt: str,
-                      seed: int) -> list[RenderJob]:
+                      seed: int, around_product: bool = True) -> list[RenderJob]:
     """Create the scene's background jobs and the compositions (in the caller's transaction);
-    returns every job made, backgrounds first."""
+    returns every job made, backgrounds first. Not ``around_product``: a plain picture (no
+    product in it), cut for every format and never outpainted (nothing to line up)."""
     first = formats[0].job
     recipe = first.recipe
-    cutout = recipe.get("cutout")
+    cutout = recipe.get("cutout") if around_product else None
+    shown = recipe.get("cutout") or {}  # the cut-out the layouts place, painted or not
     frames = [frame_of(f.canvas, f.rect) for f in formats]
     limit = settings.ADSTUDIO_SCENE_MAX_ASPECT
     within = [fr for fr in frames if 1 / limit <= frame_aspect(fr) <= limit] or frames[:1]
-    aspect = cutout["size"][0] / cutout["size"][1] if cutout else 1.0
+    aspect = shown["size"][0] / shown["size"][1] if shown.get("size") else 1.0
     plan = master_plan(within, cutout_aspect=aspect, pixels=settings.ADSTUDIO_SCENE_PIXELS,
                        max_aspect=limit)
     provenance = {key: recipe[key] for key in ("template", "brand", "product", "language")}
@@ -99,7 +101,7 @@ def scene_jobs_create(*, formats: list[SceneFormat], prompt: str, negative_promp
     for fmt in formats:
         layer, waits_for = master["scene_sha256"], master_job
         # Without its product the format needs no exact fit: the nearest crop will do.
-        if fmt.shows_product and not covers(
+        if around_product and fmt.shows_product and not covers(
                 plan.size, crop_for(plan.size, plan.product_rect, fmt.canvas, fmt.rect)):
             extend = outpaint_plan(plan.size, plan.product_rect, fmt.canvas, fmt.rect,
                                    pixels=settings.ADSTUDIO_SCENE_PIXELS)

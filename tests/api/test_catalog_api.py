@@ -293,3 +293,22 @@ def test_a_scene_template_with_its_copy_lines_through_the_api(marketer):
     bad = marketer.patch(f"templates/{body['id']}/", {"text_mode": "sideways"})
     assert bad.status_code == 400 and "text_mode" in bad.json()["errors"]
     assert PromptTemplate.objects.get(pk=body["id"]).text_mode == "overlay"
+
+
+def test_an_image_templates_picture_is_uploaded_through_the_api(marketer):
+    created = marketer.post("templates/", {
+        "name": "Picture", "kind": "banner", "body": "unused", "background": "image",
+        "text_mode": "overlay", "headline": "{{ product.name }}"}).json()
+    picture = SimpleUploadedFile("wall.png", png(Image.new("RGB", (800, 500), (40, 120, 90))))
+    response = marketer.post(f"templates/{created['id']}/background-image/",
+                             {"file": picture}, files=True)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    template = PromptTemplate.objects.get(pk=created["id"])
+    assert body["background_image_sha256"] == template.background_image_sha256 != ""
+    assert body["version"] == created["version"] + 1
+    svg = SimpleUploadedFile("x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    refused = marketer.post(f"templates/{created['id']}/background-image/", {"file": svg},
+                            files=True)
+    assert refused.status_code == 400 and "background_image" in refused.json()["errors"]
+    assert PromptTemplate.objects.get(pk=created["id"]).version == body["version"]

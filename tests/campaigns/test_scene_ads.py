@@ -377,3 +377,31 @@ def test_F6_a_scene_whose_attempt_was_superseded_stores_nothing(scene_shop, sett
                             job.recipe, gpu_seconds=1.0) is None
     assert not BackgroundLayer.objects.exists()
     assert {p for p in media.rglob("*") if p.is_file()} == files_before  # its file is gone
+
+
+def test_a_plain_template_paints_one_picture_with_qwen_image_and_puts_the_product_on_top(
+        scene_shop, commit):
+    campaign, product = scene_shop
+    for template in campaign.templates.all():
+        template.background = "plain"
+        template.save(update_fields=["background"])
+    with commit():
+        jobs = campaign_generate(campaign=campaign, user=None, seed=9).jobs
+    backgrounds = [j for j in jobs if j.kind == JobKind.BACKGROUND]
+    # One picture for every format: nothing is painted around the product, so nothing needs
+    # outpainting to line up (the 728x90 is a plain cut).
+    assert [j.recipe["derive"] for j in backgrounds] == ["plain"]
+    assert backgrounds[0].recipe["cutout"] is None
+    layer = BackgroundLayer.objects.get(recipe_sha256=backgrounds[0].recipe["scene_sha256"])
+    assert layer.recipe["pipeline"] == "QwenImagePipeline"
+    assets = _latest(campaign)
+    assert set(assets) == set(FORMATS)
+    photo = product.photos.get()
+    for asset in assets.values():
+        assert asset.recipe["scene"]["derive"] == "plain"
+        assert asset.recipe["scene"]["aligned"] is None
+        products = [la for la in asset.design["layers"] if la["kind"] == "product"]
+        assert all(la["sha256"] == photo.cutout_sha256 for la in products)
+        if products:
+            check = QualityCheck.objects.get(asset=asset, kind=CheckKind.PRODUCT)
+            assert check.status == "pass", check.reason

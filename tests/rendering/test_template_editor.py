@@ -75,3 +75,25 @@ def test_B13_generate_from_the_dashboard_with_a_stored_bad_template_says_why(cli
     assert any("The template Old needs fixing: A loop can only go over a list field" in m
                for m in shown), shown
     assert not RenderJob.objects.exists()
+
+
+def test_the_editor_saves_an_image_template_with_its_picture_or_nothing(client, marketer):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 400), (40, 120, 90)).save(buffer, format="PNG")
+    fields = {"name": "Picture", "kind": "banner", "body": "unused", "background": "image",
+              "text_mode": "overlay", "headline": "{{ product.name }}", "save": "1"}
+    bad = client.post(url("template-create", marketer), {
+        **fields, "background_image": SimpleUploadedFile("x.svg", b"<svg/>")})
+    assert bad.status_code == 400
+    assert "SVG" in str(bad.context["form"].errors) or "svg" in str(bad.context["form"].errors)
+    assert not PromptTemplate.objects.filter(name="Picture").exists()  # nothing half-saved
+    saved = client.post(url("template-create", marketer), {
+        **fields, "background_image": SimpleUploadedFile("wall.png", buffer.getvalue())})
+    assert saved.status_code == 302
+    template = PromptTemplate.objects.get(name="Picture")
+    assert template.background == "image" and template.background_image_sha256

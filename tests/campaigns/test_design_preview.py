@@ -1,0 +1,161 @@
+"""The canvas editor's services: a preview is exactly what the design composes to, checked
+like a save (the field named, the workspace's files only, editors only); a layout switch lays
+the edited copy out again; and a copy change applied to every size queues one cpu composition
+per size, each laid out for its format, or nothing at all."""
+
+import json
+import time
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from brands.models import AuditEvent, Membership, Role
+from campaigns.design_preview import asset_design_preview
+from campaigns.design_relayout import asset_layouts, asset_relayout, product_copy_apply
+from rendering.design.compositor import compose_png
+from rendering.design.recipe import recipe_inputs
+from rendering.design.schema import design_validate
+from rendering.models import Asset, JobKind, JobQueue, RenderJob, ReviewState
+from tests.campaigns.layered import composed_campaign
+from tests.factories import MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def studio(catalog, commit):
+    return composed_campaign(catalog, commit)
+
+
+def _index(design, role):
+    return next(i for i, la in enumerate(design["layers"]) if la.get("role") == role)
+
+
+def _with_headline(design, text):
+    return {**design, "layers": [{**la, "text": text} if la.get("role") == "headline" else la
+                                 for la in design["layers"]]}
+
+
+def _post(client, name, asset, body):
+    url = reverse(name, kwargs={"ws": asset.workspace.slug, "asset_id": asset.pk})
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def test_a_preview_is_the_png_the_validated_design_composes_to(studio, capsys):
+    asset = studio["assets"]["responsive-landscape"]
+    design = _with_headline(asset.design, "Slow coffee")
+    started = time.perf_counter()
+    png = asset_design_preview(asset=asset, user=studio["marketer"], design=design)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    again = asset_design_preview(asset=asset, user=studio["marketer"], design=design)
+    warm = time.perf_counter() - started
+    inputs = recipe_inputs(asset.recipe)  # read from storage, not the preview's cache
+    assert png == again == compose_png(design_validate(design), inputs)
+    assert png != compose_png(design_validate(asset.design), inputs)  # the change shows
+    with capsys.disabled():
+        print(f"\npreview 1200x628: cold {cold * 1000:.0f} ms, warm {warm * 1000:.0f} ms")
+
+
+def test_a_bad_field_is_a_400_naming_it_and_a_foreign_file_is_refused(client, studio):
+    asset = studio["assets"]["gdn-medium-rectangle"]
+    client.force_login(studio["marketer"])
+    logo = next(i for i, la in enumerate(asset.design["layers"]) if la["kind"] == "logo")
+    outside = {**asset.design, "layers": [
+        {**la, "box": [250, 10, 120, 40]} if i == logo else la
+        for i, la in enumerate(asset.design["layers"])]}
+    response = _post(client, "asset-design-preview", asset, {"design": outside})
+    assert response.status_code == 400 and f"layers[{logo}].box" in response.json()["errors"]
+    foreign = {**asset.design, "layers": [
+        {**la, "sha256": "0" * 64} if i == logo else la
+        for i, la in enumerate(asset.design["layers"])]}
+    response = _post(client, "asset-design-preview", asset, {"design": foreign})
+    assert response.status_code == 400
+    assert f"layers[{logo}].sha256" in response.json()["errors"]
+    too_long = _with_headline(asset.design, "Supercalifragilisticexpialidocious")
+    response = _post(client, "asset-design-preview", asset, {"design": too_long})
+    assert f"layers[{_index(asset.design, 'headline')}].text" in response.json()["errors"]
+    response = _post(client, "asset-design-preview", asset,
+                     {"design": _with_headline(asset.design, "Good coffee")})
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_previews_belong_to_the_workspace_and_to_roles_that_may_edit(client, studio):
+    asset = studio["assets"]["gdn-medium-rectangle"]
+    body = {"design": _with_headline(asset.design, "Good coffee")}
+    stranger = MembershipFactory(role=Role.MARKETER)  # a marketer of another workspace
+    client.force_login(stranger.user)
+    assert _post(client, "asset-design-preview", asset, body).status_code == 404
+    viewer = Membership.objects.create(user=UserFactory(), workspace=studio["workspace"],
+                                       role=Role.VIEWER)
+    client.force_login(viewer.user)
+    assert _post(client, "asset-design-preview", asset, body).status_code == 403
+    assert _post(client, "asset-copy-apply", asset, {"copy": {"headline": "x"}}
+                 ).status_code == 403
+    with pytest.raises(PermissionDenied):
+        asset_design_preview(asset=asset, user=viewer.user, design=body["design"])
+    client.logout()
+    assert _post(client, "asset-design-preview", asset, body).status_code == 302
+
+
+def test_a_layout_switch_lays_the_edited_copy_out_in_the_other_layout(studio):
+    asset = studio["assets"]["responsive-landscape"]
+    layouts = asset_layouts(asset)
+    assert layouts == ["wide.split", "wide.mirror"]
+    other = next(lid for lid in layouts if lid != asset.design["layout"])
+    design = asset_relayout(asset=asset, user=studio["marketer"], layout=other,
+                            copy={"headline": "Slow espresso"})
+    assert design["layout"] == other
+    assert design["layers"][_index(design, "headline")]["text"] == "Slow espresso"
+    assert design["layers"][0] == asset.design["layers"][0]  # the same background
+    with pytest.raises(ValidationError) as excinfo:
+        asset_relayout(asset=asset, user=studio["marketer"], layout="story.center", copy={})
+    assert "layout" in excinfo.value.message_dict
+
+
+def test_copy_applied_to_every_size_queues_a_cpu_composition_per_size(studio, commit):
+    asset = studio["assets"]["gdn-medium-rectangle"]
+    gpu_before = RenderJob.objects.filter(queue=JobQueue.GPU).count()
+    with commit():
+        jobs = product_copy_apply(asset=asset, user=studio["marketer"],
+                                  copy={"headline": "Espresso week"})
+    assert len(jobs) == 2
+    assert RenderJob.objects.filter(queue=JobQueue.GPU).count() == gpu_before
+    assert {j.queue for j in jobs} == {JobQueue.CPU} and {j.kind for j in jobs} == {
+        JobKind.COMPOSE}
+    for key, before in studio["assets"].items():
+        made = Asset.objects.get(parent=before)
+        assert made.version == 2 and made.review_state == ReviewState.IN_REVIEW, key
+        assert made.design["layers"][_index(made.design, "headline")]["text"] == "Espresso week"
+        assert made.design["size"] == before.design["size"]  # laid out for its own format
+    assert AuditEvent.objects.filter(verb="product.copy_applied", object_id=asset.pk).exists()
+
+
+def test_a_headline_no_layout_can_set_refuses_every_size_and_queues_nothing(studio):
+    asset = studio["assets"]["responsive-landscape"]
+    before = RenderJob.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        product_copy_apply(asset=asset, user=studio["marketer"],
+                           copy={"headline": "Supercalifragilisticexpialidocious" * 3})
+    assert "300x250" in " ".join(excinfo.value.messages)
+    assert RenderJob.objects.count() == before
+    assert not Asset.objects.filter(parent__in=studio["assets"].values()).exists()
+
+
+def test_saving_from_the_editor_queues_the_next_version_and_says_where(client, studio,
+                                                                     commit):
+    asset = studio["assets"]["gdn-medium-rectangle"]
+    client.force_login(studio["marketer"])
+    with commit():
+        response = _post(client, "asset-design-save", asset,
+                         {"design": _with_headline(asset.design, "Good coffee")})
+    assert response.status_code == 202, response.content
+    made = Asset.objects.get(parent=asset)
+    assert made.version == 2 and made.review_state == ReviewState.IN_REVIEW
+    body = response.json()  # composed after this test's commit: the reply names its job
+    assert body["job"] == made.job_id and body["review_url"].endswith("/review/")
