@@ -66,6 +66,12 @@ FILL_TEMPLATE_COPY = {
     "subline": "{{ product.slogan }}", "cta": "Shop now", "show_price": True,
     "text_mode": "overlay", "background": Background.FILL,
 }
+# Scene templates: the same words for every kind, so every format shares one painted scene.
+SCENE_TEMPLATE_COPY = {
+    **FILL_TEMPLATE_COPY, "background": Background.SCENE,
+    "body": "a sunlit marble cafe table by a window, morning light, soft shadows, "
+            "shallow depth of field",
+}
 
 
 def _logo_png() -> bytes:
@@ -165,33 +171,16 @@ def seed_templates(workspace: Workspace) -> list[PromptTemplate]:
     return templates
 
 
-def seed_fill_templates(workspace: Workspace) -> list[PromptTemplate]:
-    """The brand-fill templates of the composed campaign ("Composed banner", ...)."""
+def seed_fill_templates(workspace: Workspace, *, scene: bool = False) -> list[PromptTemplate]:
+    """The layered templates, one per kind: brand fill for the composed campaign ("Composed
+    banner", ...), or with ``scene`` a painted scene for the scene campaign ("Scene banner")."""
+    prefix, copy = ("Scene", SCENE_TEMPLATE_COPY) if scene else ("Composed", FILL_TEMPLATE_COPY)
     templates = []
     for kind in FILL_TEMPLATE_KINDS:
-        name = f"Composed {kind}"
+        name = f"{prefix} {kind}"
         existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
         templates.append(existing or prompt_template_save(
-            workspace=workspace, user=None, name=name, kind=kind, **FILL_TEMPLATE_COPY))
-    return templates
-
-
-# Scene templates: the same words for every kind, so every format shares one painted scene.
-SCENE_TEMPLATE_COPY = {
-    **FILL_TEMPLATE_COPY, "background": Background.SCENE,
-    "body": "a sunlit marble cafe table by a window, morning light, soft shadows, "
-            "shallow depth of field",
-}
-
-
-def seed_scene_templates(workspace: Workspace) -> list[PromptTemplate]:
-    """The scene templates of the scene campaign ("Scene banner", ...)."""
-    templates = []
-    for kind in FILL_TEMPLATE_KINDS:
-        name = f"Scene {kind}"
-        existing = PromptTemplate.objects.filter(workspace=workspace, name=name).first()
-        templates.append(existing or prompt_template_save(
-            workspace=workspace, user=None, name=name, kind=kind, **SCENE_TEMPLATE_COPY))
+            workspace=workspace, user=None, name=name, kind=kind, **copy))
     return templates
 
 
@@ -228,7 +217,7 @@ def seed_composed_campaign(workspace: Workspace, brand: BrandKit, user, *,
         campaign = campaign_create(
             workspace=workspace, user=user, name=name, brand=brand, products=products,
             formats=Format.objects.filter(workspace=None, key__in=FORMAT_KEYS),
-            templates=(seed_scene_templates if scene else seed_fill_templates)(workspace),
+            templates=seed_fill_templates(workspace, scene=scene),
         )
     return campaign, _generate_waiting(campaign, user)
 

@@ -91,11 +91,45 @@ def _scene_request(recipe: dict, workspace_id: int) -> tuple[Image.Image, Image.
     return canvas, mask, unmasked_keep(canvas, mask)
 
 
+def _paint(claim, recipe: dict, workspace_id: int) -> tuple[Image.Image, dict]:
+    """The painted image at the recipe's size, and what the recipe records of how: a plain
+    picture with ``QwenImagePipeline`` (nothing kept: the product goes on top), a scene or an
+    outpaint with ``QwenImageInpaintPipeline``."""
+    from rendering.jobs.states import ProgressReporter
+
+    size = tuple(recipe["output_size"])
+    on_step = ProgressReporter([claim])
+    if recipe["derive"] == "plain":
+        renderer = get_renderer()
+        width, height = model_request_size(size, scale=float(recipe["render_scale"]),
+                                           multiple=renderer.size_multiple)
+        request = RenderRequest(
+            prompt=recipe["prompt"], negative_prompt=recipe["negative_prompt"],
+            seed=int(recipe["seed"]), steps=int(recipe["steps"]),
+            true_cfg_scale=float(recipe["true_cfg_scale"]), width=width, height=height)
+        [image], _mode = render_with_ladder(renderer, [request], on_step)
+        image = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        return image, {"render_size": [width, height], "pipeline": "QwenImagePipeline",
+                       "model": renderer.model, "weights_sha256": renderer.weights_sha256,
+                       "device": renderer.device, "dtype": renderer.dtype_name,
+                       "libraries": library_versions()}
+    canvas, mask, keep = _scene_request(recipe, workspace_id)
+    inpainter = get_inpainter()
+    work = model_request_size(canvas.size, scale=float(recipe["render_scale"]),
+                              multiple=inpainter.size_multiple)
+    request = InpaintRequest(
+        image=canvas, mask=mask, prompt=recipe["prompt"], seed=int(recipe["seed"]),
+        steps=int(recipe["steps"]), true_cfg_scale=float(recipe["true_cfg_scale"]),
+        negative_prompt=recipe["negative_prompt"], render_size=work, keep=keep)
+    [image], _mode = render_with_ladder(inpainter, [request], on_step)
+    return image, {"render_size": list(work), **inpainter.recipe_fields()}
+
+
 def background_run(claim, recipe) -> BackgroundLayer | None:
     """Paint one background and store it; a failure fails the job (and what waits for it)."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from rendering.jobs.states import ProgressReporter, job_fail
+    from rendering.jobs.states import job_fail
 
     problem = _problem(recipe)
     if problem:
@@ -104,18 +138,8 @@ def background_run(claim, recipe) -> BackgroundLayer | None:
     workspace_id = RenderJob.objects.filter(pk=claim.job_id).values_list(
         "workspace_id", flat=True).first()
     started = time.monotonic()
-    if recipe["derive"] == "plain":
-        return _plain_run(claim, recipe, started)
     try:
-        canvas, mask, keep = _scene_request(recipe, workspace_id)
-        inpainter = get_inpainter()
-        work = model_request_size(canvas.size, scale=float(recipe["render_scale"]),
-                                  multiple=inpainter.size_multiple)
-        request = InpaintRequest(
-            image=canvas, mask=mask, prompt=recipe["prompt"], seed=int(recipe["seed"]),
-            steps=int(recipe["steps"]), true_cfg_scale=float(recipe["true_cfg_scale"]),
-            negative_prompt=recipe["negative_prompt"], render_size=work, keep=keep)
-        [image], _mode = render_with_ladder(inpainter, [request], ProgressReporter([claim]))
+        image, how = _paint(claim, recipe, workspace_id)
     except SoftTimeLimitExceeded:
         job_fail(claim, "timeout: the background took longer than "
                         f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
@@ -129,40 +153,5 @@ def background_run(claim, recipe) -> BackgroundLayer | None:
                  else f"Painting the background failed: {exc}",
                  gpu_seconds=time.monotonic() - started)
         return None
-    completed = {**recipe, "render_size": list(work), **inpainter.recipe_fields()}
-    return store_background(claim, image, completed,
+    return store_background(claim, image, {**recipe, **how},
                             gpu_seconds=time.monotonic() - started)
-
-
-def _plain_run(claim, recipe: dict, started: float) -> BackgroundLayer | None:
-    """A plain picture with ``QwenImagePipeline`` (nothing kept: the product goes on top)."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from rendering.jobs.states import ProgressReporter, job_fail
-
-    size = tuple(recipe["output_size"])
-    try:
-        renderer = get_renderer()
-        width, height = model_request_size(size, scale=float(recipe["render_scale"]),
-                                           multiple=renderer.size_multiple)
-        request = RenderRequest(
-            prompt=recipe["prompt"], negative_prompt=recipe["negative_prompt"],
-            seed=int(recipe["seed"]), steps=int(recipe["steps"]),
-            true_cfg_scale=float(recipe["true_cfg_scale"]), width=width, height=height)
-        [image], _mode = render_with_ladder(renderer, [request], ProgressReporter([claim]))
-    except SoftTimeLimitExceeded:
-        job_fail(claim, "timeout: the background took longer than "
-                        f"{settings.ADSTUDIO_RENDER_SOFT_TIME_LIMIT} s and was stopped.")
-        return None
-    except (OutOfMemory, RuntimeError, ValueError, OSError) as exc:
-        logger.exception("background job %s failed", claim.job_id)
-        job_fail(claim, str(exc) if isinstance(exc, OutOfMemory)
-                 else f"Painting the background failed: {exc}",
-                 gpu_seconds=time.monotonic() - started)
-        return None
-    image = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-    completed = {**recipe, "render_size": [width, height], "pipeline": "QwenImagePipeline",
-                 "model": renderer.model, "weights_sha256": renderer.weights_sha256,
-                 "device": renderer.device, "dtype": renderer.dtype_name,
-                 "libraries": library_versions()}
-    return store_background(claim, image, completed, gpu_seconds=time.monotonic() - started)

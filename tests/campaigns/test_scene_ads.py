@@ -15,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from brands.models import Membership, Role
-from brands.product_fields import clean_product_data
 from brands.services import brand_logo_add, product_photo_add, product_save
 from campaigns.services import campaign_create, campaign_generate
 from campaigns.staleness import campaign_rerender_stale
@@ -31,27 +30,13 @@ from rendering.models import (
     RenderJob,
 )
 from rendering.templates import prompt_template_save
+from tests.campaigns.test_composed_ads import _data, _logo
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "test-output" / "scenes"
 FORMATS = ["gdn-medium-rectangle", "responsive-landscape", "meta-story", "gdn-mobile-banner",
            "gdn-leaderboard"]
-
-
-def _logo() -> bytes:
-    image = Image.new("RGBA", (90, 90), (0, 0, 0, 0))
-    image.paste((10, 79, 140, 255), (10, 10, 80, 80))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _data(product, **changes):
-    raw = {"sku": product.sku, "name": product.name, "slogan": product.slogan,
-           "description": product.description, "price": str(product.price),
-           "currency": product.currency, "features": product.features, **changes}
-    return clean_product_data(raw)
 
 
 @pytest.fixture
