@@ -12,6 +12,7 @@ from brands.currencies import CURRENCY_CHOICES
 from brands.models import LogoPosition, Role
 from brands.palette import format_palette, parse_palette
 from brands.product_fields import ProductFieldErrors, clean_product_data
+from brands.signals import layout_ids
 
 
 def _split(value: str, sep: str = ",") -> list[str]:
@@ -36,6 +37,15 @@ class BrandKitForm(forms.Form):
         choices=[("en", "English"), ("zh", "Chinese")], initial=["en"],
         widget=forms.CheckboxSelectMultiple,
     )
+    preferred_layouts = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Preferred layouts",
+        help_text="For each shape of ad, the first one ticked lays out the brand's composed "
+                  "ads (none: the default of each shape; other variants take the others).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_layouts"].choices = [
+            (layout, layout.replace(".", ": ")) for layout in layout_ids()]
 
     @classmethod
     def initial_for(cls, brand) -> dict:
@@ -45,6 +55,7 @@ class BrandKitForm(forms.Form):
             "logo_position": brand.logo_position, "contact_line": brand.contact_line,
             "disclaimer": brand.disclaimer, "banned_terms": ", ".join(brand.banned_terms),
             "negative_prompt": brand.negative_prompt, "languages": brand.languages,
+            "preferred_layouts": brand.preferred_layouts,
         }
 
     def clean_palette(self):

@@ -80,6 +80,9 @@ class BrandKit(models.Model):
     banned_terms = models.JSONField(default=list, blank=True)
     negative_prompt = models.CharField(max_length=1000, blank=True)
     languages = models.JSONField(default=list, blank=True)  # ["en", "zh"]
+    # The layouts the brand prefers, by id ("wide.mirror"): for each aspect class the first
+    # one of the class listed is its ads' layout (rendering/design/layout_classes.py).
+    preferred_layouts = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 

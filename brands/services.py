@@ -26,6 +26,7 @@ from brands.signals import (
     brand_kit_changed,
     brand_kit_deleting,
     disclaimer_checked,
+    layout_ids,
     product_deleting,
     products_changed,
 )
@@ -36,7 +37,7 @@ from core.versioning import values_apply
 
 BRAND_FIELDS = (
     "name", "palette", "style_keywords", "tone", "logo_position", "contact_line", "disclaimer",
-    "banned_terms", "negative_prompt", "languages",
+    "banned_terms", "negative_prompt", "languages", "preferred_layouts",
 )
 
 
@@ -50,6 +51,19 @@ def workspace_create(*, name: str, slug: str, owner, user) -> Workspace:
     return workspace
 
 
+def _layouts_checked(layouts) -> list[str]:
+    """The brand's preferred layout ids, each a known one, in order, once."""
+    known = layout_ids()
+    if not isinstance(layouts, list | tuple) or not all(isinstance(i, str) for i in layouts):
+        raise ValidationError({"preferred_layouts": ["Give a list of layout ids."]})
+    unknown = [i for i in layouts if i not in known]
+    if unknown:
+        raise ValidationError({"preferred_layouts": [
+            f"Unknown layout {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(known)}."]})
+    return list(dict.fromkeys(layouts))
+
+
 def brand_kit_save(*, workspace: Workspace, user, brand: BrandKit | None = None,
                    **fields) -> BrandKit:
     """Create or update a brand kit; its version goes up when anything changed. ``user`` is
@@ -60,6 +74,8 @@ def brand_kit_save(*, workspace: Workspace, user, brand: BrandKit | None = None,
         raise TypeError(f"unknown brand kit fields: {sorted(unknown)}")
     if "palette" in fields:
         fields["palette"] = validate_palette(fields["palette"])
+    if "preferred_layouts" in fields:
+        fields["preferred_layouts"] = _layouts_checked(fields["preferred_layouts"])
     if "disclaimer" in fields:  # set on every ad: refused now if an ad could not set it (B14)
         fields["disclaimer"] = disclaimer_checked(fields["disclaimer"], brand=brand)
     with transaction.atomic():

@@ -41,6 +41,19 @@ def disclaimer_check_register(check: Callable) -> None:
         _disclaimer_checks.append(check)
 
 
+# The layout ids a brand kit may prefer, from the app that owns the layouts (rendering).
+_layout_ids: list[Callable[[], list[str]]] = []
+
+
+def layout_ids_register(provider: Callable[[], list[str]]) -> None:
+    if provider not in _layout_ids:
+        _layout_ids.append(provider)
+
+
+def layout_ids() -> list[str]:
+    return [layout for provider in _layout_ids for layout in provider()]
+
+
 def disclaimer_checked(text: str, *, brand) -> str:
     for check in _disclaimer_checks:
         text = check(text, brand=brand)

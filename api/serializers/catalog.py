@@ -40,6 +40,10 @@ class BrandKitSerializer(serializers.ModelSerializer):
                                          required=False)
     languages = serializers.ListField(
         child=serializers.ChoiceField(choices=LANGUAGE_CHOICES), required=False)
+    preferred_layouts = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False,
+        help_text='Layout ids the brand prefers, e.g. ["wide.mirror", "rectangle.mirror"]: '
+                  "for each aspect class, the first listed of the class lays out its ads.")
     fonts = BrandFontSerializer(many=True, read_only=True)
     logos = BrandLogoSerializer(many=True, read_only=True)
 
@@ -47,6 +51,7 @@ class BrandKitSerializer(serializers.ModelSerializer):
         model = BrandKit
         fields = ["id", "name", "palette", "style_keywords", "tone", "logo_position",
                   "contact_line", "disclaimer", "banned_terms", "negative_prompt", "languages",
+                  "preferred_layouts",
                   "version", "updated_at", "fonts", "logos"]
         read_only_fields = ["version", "updated_at"]
 

@@ -63,6 +63,11 @@ GRIDS: dict[str, Grid] = {
                   {"headline": 3, "subline": 3, "price": 1, "cta": 1, "disclaimer": 3}),
 }
 
+
+def layout_ids() -> list[str]:
+    """Every layout id, class by class ("wide.split", "wide.mirror", ...)."""
+    return [layout for grid in GRIDS.values() for layout in grid.layouts]
+
 # The type scale: each role's nominal size relative to the headline's.
 TYPE_SCALE = {"headline": 1.0, "subline": 0.48, "price": 0.78, "cta": 0.42, "disclaimer": 0.26}
 

@@ -76,6 +76,7 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
                    "max_kilobytes": format.max_kilobytes},
         "text_mode": "layers",
         "variant": variant,
+        "layouts": list(brand.preferred_layouts or []),  # the brand's choice, by id
         "copy": copy,
         "palette": palette,
         "background": background,
@@ -139,7 +140,10 @@ def recipe_design(recipe: dict, *, background: dict | None = None) -> dict:
     font = recipe.get("font")
     ids = GRIDS[aspect_class(width, height, fmt.get("kind", ""), dpi)].layouts
     variant = int(recipe.get("variant") or 0)
-    preferred = [ids[variant % len(ids)]] if variant else None
+    # The brand's preferred layout of this class first; variant n takes the n-th.
+    chosen = [i for i in recipe.get("layouts") or [] if i in ids]
+    order = chosen + [i for i in ids if i not in chosen]
+    preferred = [order[variant % len(order)]] if variant or chosen else None
     design = design_layout(
         size=(width, height), kind=fmt.get("kind", ""), copy=recipe["copy"],
         palette=recipe["palette"],

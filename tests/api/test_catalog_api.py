@@ -312,3 +312,15 @@ def test_an_image_templates_picture_is_uploaded_through_the_api(marketer):
                             files=True)
     assert refused.status_code == 400 and "background_image" in refused.json()["errors"]
     assert PromptTemplate.objects.get(pk=created["id"]).version == body["version"]
+
+
+def test_a_brand_kit_prefers_layouts_through_the_api(admin):
+    brand = BrandKitFactory(workspace=admin.membership.workspace)
+    ok = admin.patch(f"brands/{brand.pk}/", {"preferred_layouts": ["wide.mirror"]})
+    assert ok.status_code == 200, ok.json()
+    assert ok.json()["preferred_layouts"] == ["wide.mirror"]
+    bad = admin.patch(f"brands/{brand.pk}/", {"preferred_layouts": ["wide.sideways"]})
+    assert bad.status_code == 400 and "preferred_layouts" in bad.json()["errors"]
+    assert "wide.split" in str(bad.json()["errors"]["preferred_layouts"])  # the valid ones
+    brand.refresh_from_db()
+    assert brand.preferred_layouts == ["wide.mirror"]

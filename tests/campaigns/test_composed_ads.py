@@ -321,3 +321,33 @@ def test_F6_a_composition_whose_attempt_was_superseded_stores_nothing(shop, monk
     folder = Path(default_storage.path(f"ws/{first.workspace_id}/assets/{first.pk}"))
     assert [f for f in folder.rglob("*") if f.is_file()] == []  # its files went with it
     assert RenderJob.objects.get(pk=first.pk).status == JobStatus.RUNNING  # the newer attempt's
+
+
+def test_the_brand_kit_picks_its_preferred_layouts(shop, commit):
+    """A brand kit prefers layouts by id: each aspect class takes the first one of its own
+    listed; an unknown id is refused naming the field; a change makes the ads stale."""
+    from brands.services import brand_kit_save
+
+    campaign, _ = shop
+    brand = campaign.brand
+    with pytest.raises(ValidationError) as excinfo:
+        brand_kit_save(workspace=campaign.workspace, user=None, brand=brand,
+                       preferred_layouts=["wide.sideways"])
+    assert "preferred_layouts" in excinfo.value.message_dict
+    brand.refresh_from_db()
+    assert brand.preferred_layouts == []
+    with commit():
+        campaign_generate(campaign=campaign, user=None)
+    before = _latest_assets(campaign)
+    assert before["responsive-landscape"].design["layout"] == "wide.split"
+    brand = brand_kit_save(workspace=campaign.workspace, user=None, brand=brand,
+                           preferred_layouts=["rectangle.mirror", "wide.mirror"])
+    assert all(a.stale_reason.endswith(RECOMPOSE_NOTE) for a in
+               Asset.objects.filter(pk__in=[a.pk for a in before.values()]))
+    campaign = type(campaign).objects.get(pk=campaign.pk)  # with the brand kit as saved
+    with commit():
+        campaign_generate(campaign=campaign, user=None)
+    after = _latest_assets(campaign)
+    assert after["responsive-landscape"].design["layout"] == "wide.mirror"
+    assert after["gdn-medium-rectangle"].design["layout"] == "rectangle.mirror"
+    assert after["gdn-mobile-banner"].design["layout"] == "strip.row"  # its class's only one
