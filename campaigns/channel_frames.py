@@ -21,6 +21,7 @@ class Frames:
     safe: dict  # story safe zones as % of the height: {"top": .., "bottom": ..}
     trim: dict  # print: the trim box as % of the image: {"x": .., "y": .., "w": .., "h": ..}
     width: int  # the ad's width in CSS px on the Display page (its real size, capped)
+    copy: dict  # the post's lines: "headline", "primary" (the text above the ad), "cta"
 
     def labelled(self) -> list[tuple[str, str]]:
         return [(frame, LABELS[frame]) for frame in self.ids]
@@ -55,10 +56,15 @@ def channel_frames(asset) -> Frames:
     top, bottom = max(zone.get("top", 0), safe[1]), max(zone.get("bottom", 0), safe[3])
     full_w, full_h = width + 2 * bleed, height + 2 * bleed
     ratio = width / height
+    lines = (asset.recipe or {}).get("copy") or {}
+    product = asset.slot.product.name if asset.slot_id else ""
+    headline = lines.get("headline") or product
     placement = "top" if ratio >= 2.5 else "side" if width <= 336 or ratio < 0.7 else "inline"
     return Frames(
         ids=ids, placement=placement,
         safe={"top": round(100 * top / height, 2), "bottom": round(100 * bottom / height, 2)},
         trim={"x": round(100 * bleed / full_w, 3), "y": round(100 * bleed / full_h, 3),
               "w": round(100 * width / full_w, 3), "h": round(100 * height / full_h, 3)},
-        width=min(width, 728 if placement == "top" else 300 if placement == "side" else 640))
+        width=min(width, 728 if placement == "top" else 300 if placement == "side" else 640),
+        copy={"headline": headline, "primary": lines.get("subline") or headline,
+              "cta": lines.get("cta") or "Shop now"})

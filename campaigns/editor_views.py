@@ -52,6 +52,7 @@ def asset_page_editor(request, membership, asset) -> dict:
         "layout_choices": [(lid, LAYOUT_LABELS.get(lid, lid))
                            for lid in design_relayout.asset_layouts(asset)],
         "palette": palette, "canvas": [width + 2 * bleed, height + 2 * bleed],
+        "tall": height > width,  # the panel beside the canvas, not under it
         # Tall formats fit the window's height; wide ones the column's width.
         "max_width": f"calc(72vh * {(width + 2 * bleed) / (height + 2 * bleed):.4f})",
     }

@@ -24,7 +24,7 @@ def gpu_seconds_per_job() -> float:
 class GenerateEstimate:
     slots: int = 0
     picture_renders: int = 0  # one GPU render per slot and variant (picture templates)
-    scene_masters: int = 0  # one painted scene per product, variant and scene template
+    scene_masters: int = 0  # one painted scene per product, variant and scene prompt
     compositions: int = 0  # layered designs composed on the CPU (fill and scene templates)
     strip_formats: list = field(default_factory=list)  # scene formats that may need outpaints
     missing_kinds: list = field(default_factory=list)  # kinds with no template: cannot generate
@@ -76,7 +76,8 @@ def generate_estimate(*, workspace, brand, products: int, formats, variants: int
             continue
         estimate.compositions += products * variants
         if template.background == Background.SCENE:
-            scene_templates.add(template.pk)
+            # Templates with the same words share one scene (campaign_generate's key).
+            scene_templates.add((template.body, template.negative_prompt))
             if not 1 / limit <= fmt.width / fmt.height <= limit:
                 estimate.strip_formats.append(fmt)
     estimate.scene_masters = products * variants * len(scene_templates)

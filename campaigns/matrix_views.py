@@ -104,8 +104,8 @@ def _run(action: str, request, campaign, views) -> bool:
     return True
 
 
+@workspace_view("campaign.edit")  # first: a non-member gets 404 whatever the method
 @require_GET
-@workspace_view("campaign.edit")
 def campaign_estimate(request, membership):
     """The slot count and estimated GPU time of the form's current choice (an htmx part)."""
     workspace = membership.workspace

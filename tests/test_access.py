@@ -10,6 +10,7 @@ from django.utils import timezone
 from adstudio.urls import workspace_patterns
 from brands.access import PERMISSIONS, can
 from brands.models import (
+    BrandFont,
     BrandLogo,
     FeedImport,
     FeedSource,
@@ -18,7 +19,7 @@ from brands.models import (
     ProductPhoto,
     Role,
 )
-from campaigns.models import Campaign
+from campaigns.models import Campaign, ReviewEvent
 from rendering.models import Asset, PromptTemplate, RenderJob
 from tests.factories import (
     BrandKitFactory,
@@ -51,6 +52,8 @@ def _objects_of(workspace):
         "brand_id": brand.pk,
         "logo_id": BrandLogo.objects.create(brand=brand, name="l", file="l.png", width=1,
                                             height=1, sha256="0").pk,
+        "font_id": BrandFont.objects.create(brand=brand, family="F", file="f.ttf",
+                                            sha256="0").pk,
         "product_id": product.pk,
         "photo_id": ProductPhoto.objects.create(product=product, file="p.png", cutout="c.png",
                                                 width=1, height=1, sha256="0").pk,
@@ -58,6 +61,10 @@ def _objects_of(workspace):
         "template_id": PromptTemplateFactory(workspace=workspace).pk,
         "campaign_id": campaign.pk,
         "asset_id": asset.pk,
+        "index": 0,  # a layer of the asset (asset-layer)
+        "event_id": ReviewEvent.objects.create(workspace=workspace, asset=asset,
+                                               action="approve", from_state="in_review",
+                                               to_state="approved", sha256="0").pk,
         "job_id": job.pk,
         "source_id": FeedSource.objects.create(workspace=workspace, name="Shop",
                                                url="https://shop.example.com/feed.xml").pk,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
+from brands.selectors import brand_logo_primary
 from rendering.compose import fonts
 from rendering.compose.ad_copy import compose_copy
 from rendering.compose.contrast import hex_rgb, relative_luminance
@@ -54,7 +55,7 @@ def design_recipe(*, template, brand, product, format, language: str, variant: i
     copy = compose_copy(template=template, brand=brand, product=product, format=format,
                         language=language)
     font = brand.fonts.order_by("id").first()
-    logo = brand.logos.order_by("id").first()
+    logo = brand_logo_primary(brand)  # the one marked primary, else the first uploaded
     photo = product_cutout_photo(product)
     palette = _palette(brand)
     background, background_file = _fill(brand, palette), None

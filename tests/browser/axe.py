@@ -22,16 +22,26 @@ BLOCKING = ("serious", "critical")
 IMPACTS = ("minor", "moderate", "serious", "critical")
 
 
-def axe_results(page) -> dict:
-    """Run axe-core on the page and return its raw result (violations, passes, incomplete...)."""
+def axe_start(page) -> None:
+    """Start axe-core on the page without waiting for it, so that pages in other browser
+    contexts (other renderer processes) can be checked at the same time."""
     if not AXE_JS.exists():
         pytest.fail(f"axe-core is missing at {AXE_JS.relative_to(ROOT)}: run ./dev setup "
                     "(it runs npm ci --prefix frontend)")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
+    page.evaluate(
+        "(tags) => { window.__adstudioAxe = axe.run(document, {runOnly: {type: 'tag',"
+        " values: tags}, resultTypes: ['violations']}); }", TAGS)
+
+
+def axe_results(page) -> dict:
+    """axe-core's raw result for the page (started here unless ``axe_start`` did)."""
+    if not page.evaluate("() => !!window.__adstudioAxe"):
+        axe_start(page)
     return page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})", TAGS)
+        "async () => { const r = await window.__adstudioAxe; window.__adstudioAxe = null;"
+        " return r; }")
 
 
 def violation_counts(results: dict) -> dict:

@@ -62,8 +62,11 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
     )
     page.screenshot(path=str(tmp_path / "campaign.png"), full_page=True)
 
-    # The asset page shows the recipe.
+    # A thumbnail opens the lightbox; from there, the asset page shows the recipe.
     thumbnails.first.click()
+    page.wait_for_selector("#lightbox[open]")
+    page.click("#lightbox-open")
+    page.wait_for_selector("#recipe table")
     recipe = page.locator("#recipe table").inner_text()
     assert "Trail Tent by Northwind" in recipe
     asset = Asset.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))

@@ -24,7 +24,8 @@ HEADLINE = "Slow coffee"
 
 def _shot(page, name, selector=None):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    page.wait_for_function("() => [...document.images].every(i => i.complete"
+                           " || i.loading === 'lazy')")  # thumbnails below load when seen
     target = page.locator(selector) if selector else page
     target.screenshot(path=str(SHOTS / f"{name}.png"), **({} if selector else {"full_page": True}))
 
@@ -99,6 +100,19 @@ def test_a_marketer_edits_on_the_canvas_saves_v2_and_applies_the_copy_to_every_s
     assert _box(page) == moved
     seen = _wait_preview(page, seen)
     assert _preview_bytes(page) == nudged
+    # The product, made smaller by dragging its bottom-right handle up and left.
+    product = page.locator("#editor .ebox.product")
+    product.click()
+    before = _box(page)
+    handle = product.locator(".handle[data-h=se]").bounding_box()
+    page.mouse.move(handle["x"] + 6, handle["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(handle["x"] - 30, handle["y"] - 30, steps=4)
+    page.mouse.up()
+    after = _box(page)
+    assert after[:2] == before[:2] and after[2] < before[2] and after[3] < before[3]
+    seen = _wait_preview(page, seen)
+    page.locator("#editor .ebox.logo").click()
     _shot(page, "01-editor-edited")
     _shot(page, "02-editor-canvas", "#editor")
     axe_check(page, "editor-edited")
@@ -114,13 +128,31 @@ def test_a_marketer_edits_on_the_canvas_saves_v2_and_applies_the_copy_to_every_s
 
     # Apply to every size: the other size (300x250) is laid out again with the headline.
     page.click("#editor-apply")
-    page.wait_for_selector("#editor-outcome:has-text('Queued 1 size')")
+    page.wait_for_selector("#editor-outcome:has-text('Queued 1 other size')")
     resized = Asset.objects.get(parent=other)
     assert resized.review_state == ReviewState.IN_REVIEW and resized.design["size"] == [300, 250]
     assert next(la for la in resized.design["layers"] if la.get("role") == "headline"
                 )["text"] == HEADLINE
     assert RenderJob.objects.filter(queue=JobQueue.GPU).count() == gpu_jobs
     _shot(page, "03-editor-saved-applied", "#editor")
+
+    # The round trip of one preview of this 1200x628 (the server composes it).
+    ms = page.evaluate("""async () => { const d = JSON.parse(document.getElementById(
+        'editor-data').textContent); const t = performance.now(); const r = await fetch(
+        d.urls.preview, {method: 'POST', body: JSON.stringify({design: d.design}), headers: {
+        'Content-Type': 'application/json', 'X-CSRFToken': d.csrf}}); await r.blob();
+        return r.ok ? performance.now() - t : -1; }""")
+    print(f"\npreview round trip 1200x628: {ms:.0f} ms")
+    assert 0 < ms < 2000
+
+    # Another layout: the panel goes to the other side, the copy as edited.
+    page.select_option("#editor-layout", "wide.mirror")
+    seen = _wait_preview(page, seen)
+    text_box = page.locator("#editor .ebox[data-role=headline]").bounding_box()
+    assert text_box["x"] > page.locator("#editor .ebox.product").bounding_box()["x"]
+    page.locator("#editor .ebox[data-role=headline]").click()
+    assert page.locator("#editor-text").input_value() == HEADLINE
+    _shot(page, "03b-editor-other-layout", "#editor")
 
     # Where it runs: each frame of this 1200x628 shows the edited preview.
     tabs = page.locator("#channels .channel-tab")
