@@ -62,6 +62,7 @@ class IdempotentRequest(models.Model):
 
 class WebhookEvent(models.TextChoices):
     ASSET_APPROVED = "asset.approved", "Asset approved"
+    ASSET_APPROVAL_UNDONE = "asset.approval_undone", "Asset approval undone"
     CAMPAIGN_REFRESHED = "campaign.refreshed", "Campaign refreshed"
     JOB_FAILED = "job.failed", "Render job failed"
 

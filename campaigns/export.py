@@ -68,14 +68,18 @@ def export_stale_assets(campaign: Campaign) -> list[Asset]:
 
 
 def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = False,
-                         layers: bool = False) -> str:
+                         layers: bool = False, slots: list[int] | None = None) -> str:
     """A signed, expiring link to download the campaign's approved assets as a ZIP. Stale
     live assets are left out (and listed in the ZIP's stale.csv) unless ``include_stale``;
-    ``layers`` adds each composed asset's layered package for a designer."""
+    ``layers`` adds each composed asset's layered package for a designer; ``slots`` (ids of
+    the campaign's slots) limits it to those."""
     membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
     if membership is None or not can(membership, "campaign.export"):
         raise PermissionDenied("Your role cannot export this campaign.")
     live = Asset.objects.filter(slot__campaign=campaign, is_live=True)
+    if slots is not None:
+        slots = sorted({int(s) for s in slots})
+        live = live.filter(slot_id__in=slots)
     if not live.exists():
         raise ValidationError("Nothing to export yet: approve at least one asset first.",
                               code="nothing_approved")
@@ -85,9 +89,10 @@ def campaign_export_link(*, campaign: Campaign, user, include_stale: bool = Fals
                               code="only_stale")
     with transaction.atomic():
         audit_record(workspace_id=campaign.workspace_id, actor=user, verb="campaign.exported",
-                     obj=campaign, data={"include_stale": include_stale, "layers": layers})
+                     obj=campaign, data={"include_stale": include_stale, "layers": layers,
+                                         "slots": slots})
     token = signing.dumps({"c": campaign.pk, "u": user.pk, "s": int(include_stale),
-                           "l": int(layers)}, salt=_SALT, compress=True)
+                           "l": int(layers), "o": slots}, salt=_SALT, compress=True)
     return reverse("campaign-export-download", kwargs={"token": token})
 
 
@@ -97,6 +102,7 @@ class ExportGrant:
     user_id: int
     include_stale: bool = False
     layers: bool = False
+    slots: list[int] | None = None  # None: the whole campaign
 
 
 def export_grant_check(*, token: str) -> ExportGrant:
@@ -115,14 +121,18 @@ def export_grant_check(*, token: str) -> ExportGrant:
     if not any(can(m, "campaign.export") for m in membership):
         raise PermissionDenied("The person who made this link can no longer export.")
     return ExportGrant(campaign=campaign, user_id=data["u"],
-                       include_stale=bool(data.get("s")), layers=bool(data.get("l")))
+                       include_stale=bool(data.get("s")), layers=bool(data.get("l")),
+                       slots=data.get("o"))
 
 
-def export_assets(campaign: Campaign, *, include_stale: bool = False) -> Iterator[Asset]:
+def export_assets(campaign: Campaign, *, include_stale: bool = False,
+                  slots: list[int] | None = None) -> Iterator[Asset]:
     """The live assets whose files are still the approved ones (others lose their approval),
     each checked just before it is sent, so the download starts after the first file. Stale
-    ones only with ``include_stale``."""
+    ones only with ``include_stale``; only ``slots``' when given."""
     assets = Asset.objects.filter(slot__campaign=campaign, is_live=True)
+    if slots is not None:
+        assets = assets.filter(slot_id__in=slots)
     if not include_stale:
         assets = assets.filter(stale_at__isnull=True)
     assets = list(assets.select_related("slot__product", "slot__format")
@@ -152,7 +162,8 @@ class _Sink(io.RawIOBase):
 
 
 def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False,
-                           layers: bool = False) -> Iterator[bytes]:
+                           layers: bool = False, slots: list[int] | None = None
+                           ) -> Iterator[bytes]:
     """The ZIP, produced while it downloads: memory stays at one asset's files (the read
     buffer of an approved PNG sent as it is). Stale live assets left out are listed in
     stale.csv; ``layers`` adds the layered packages."""
@@ -166,7 +177,7 @@ def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False,
     writer = csv_writer(manifest)
     writer.writerow(MANIFEST_COLUMNS)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-        for asset in export_assets(campaign, include_stale=include_stale):
+        for asset in export_assets(campaign, include_stale=include_stale, slots=slots):
             png_name = export_filename(campaign, asset)
             out = asset_export_file(asset, png_name=png_name)
             digest, size = hashlib.sha256(), 0
@@ -196,7 +207,8 @@ def campaign_export_stream(campaign: Campaign, *, include_stale: bool = False,
             ])
         archive.writestr("manifest.csv", manifest.getvalue().encode("utf-8"),
                          compress_type=zipfile.ZIP_DEFLATED)
-        left_out = [] if include_stale else export_stale_assets(campaign)
+        left_out = [] if include_stale else [
+            a for a in export_stale_assets(campaign) if slots is None or a.slot_id in slots]
         if left_out:
             archive.writestr("stale.csv", _stale_csv(campaign, left_out).encode("utf-8"),
                              compress_type=zipfile.ZIP_DEFLATED)

@@ -9,15 +9,11 @@ from django.conf import settings
 
 from rendering.models import Background, PromptTemplate
 
-# docs/benchmarks.md assumes a 30 s GPU render until an H200 figure is recorded there
-# (BENCHMARKS.md's reference: 20 s for plain diffusers at 1024x1024, 50 steps, true CFG).
-DEFAULT_GPU_SECONDS_PER_JOB = 30.0
-
 
 def gpu_seconds_per_job() -> float:
-    """The per-job figure: ADSTUDIO_GPU_SECONDS_PER_JOB when an operator measured one."""
-    return float(getattr(settings, "ADSTUDIO_GPU_SECONDS_PER_JOB",
-                         DEFAULT_GPU_SECONDS_PER_JOB))
+    """The per-job figure, ADSTUDIO_GPU_SECONDS_PER_JOB: 30 s (what docs/benchmarks.md assumes
+    until an H200 figure is recorded there) unless an operator measured another."""
+    return float(settings.ADSTUDIO_GPU_SECONDS_PER_JOB)
 
 
 @dataclass
@@ -28,7 +24,7 @@ class GenerateEstimate:
     compositions: int = 0  # layered designs composed on the CPU (fill and scene templates)
     strip_formats: list = field(default_factory=list)  # scene formats that may need outpaints
     missing_kinds: list = field(default_factory=list)  # kinds with no template: cannot generate
-    seconds_per_job: float = DEFAULT_GPU_SECONDS_PER_JOB
+    seconds_per_job: float = 30.0
 
     @property
     def gpu_jobs(self) -> int:

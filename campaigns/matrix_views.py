@@ -51,9 +51,11 @@ def campaign_bulk(request, membership, campaign_id):
     require(membership, BULK_ACTIONS[action])
     ids = {int(v) for v in request.POST.getlist("slot") if v.isdigit()}
     views = [v for v in campaign_slots(campaign) if v.slot.pk in ids]
-    if action == "export":  # the campaign's approved assets (the export has no selection)
+    if action == "export":  # the selected slots' approved assets (none selected: all)
         try:
-            return redirect(export.campaign_export_link(campaign=campaign, user=request.user))
+            return redirect(export.campaign_export_link(
+                campaign=campaign, user=request.user,
+                slots=[v.slot.pk for v in views] if views else None))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return _back(membership, campaign, request, keep_selection=True)
@@ -91,15 +93,13 @@ def _run(action: str, request, campaign, views) -> bool:
         messages.success(request, f"Queued {_plural(len(jobs), 'render')} for "
                                   f"{_plural(len(views), 'slot')}.")
         return True
-    # recompose: the stale ones among the selection, product by product (staleness owns it)
-    products = {v.slot.product_id: v.slot.product for v in views if v.stale}
-    if not products:
+    # recompose: the stale ones among the selection (on their scene where it still fits)
+    stale = [v.slot for v in views if v.stale]
+    if not stale:
         messages.info(request, "None of the selected slots is stale.")
         return False
-    count = 0
-    for product in products.values():
-        count += len(staleness.campaign_rerender_stale(campaign=campaign, user=user,
-                                                       product=product).jobs)
+    count = len(staleness.campaign_rerender_stale(campaign=campaign, user=user,
+                                                  slots=stale).jobs)
     messages.success(request, f"Queued {_plural(count, 'render')} of stale slots.")
     return True
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from brands.audit import audit_record
 from campaigns.models import ReviewAction, ReviewEvent
+from core.events import event_announce
 from rendering.models import Asset, ReviewState
 
 UNDO_SECONDS = 10
@@ -64,6 +65,11 @@ def asset_review_undo(*, event: ReviewEvent, user) -> ReviewEvent:
                 from_state=restored.review_state, to_state=restored.review_state,
                 sha256=restored.sha256, user=user,
                 comment=f"Live again: the approval of version {asset.version} was undone.")
+        if event.action == ReviewAction.APPROVE:  # integrators heard of the approval
+            event_announce(workspace_id=asset.workspace_id, event="asset.approval_undone",
+                           payload={"asset": asset.pk, "version": asset.version,
+                                    "sha256": asset.sha256,
+                                    "live_again": restored.pk if restored else None})
         audit_record(workspace_id=asset.workspace_id, actor=user, verb="asset.review_undone",
                      obj=asset, data={"event": event.pk, "action": event.action,
                                       "from": event.to_state, "to": ReviewState.IN_REVIEW,

@@ -248,7 +248,7 @@ def campaign_export_download(request, token):
                       status=403)
     response = StreamingHttpResponse(
         export.campaign_export_stream(grant.campaign, include_stale=grant.include_stale,
-                                      layers=grant.layers),
+                                      layers=grant.layers, slots=grant.slots),
         content_type="application/zip")
     response["Content-Disposition"] = (
         f'attachment; filename="{export.export_zip_name(grant.campaign)}"')

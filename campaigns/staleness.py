@@ -198,10 +198,10 @@ class RerenderResult:
     already_pending: int  # stale slots skipped: a fresh render is queued or waiting for review
 
 
-def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
-    """Render every stale slot of the campaign again (or only ``product``'s): one new render
-    per slot whose live asset is stale (or whose only candidates are), through
-    ``campaign_generate``. A slot with a fresh render queued or waiting for review is skipped,
+def campaign_rerender_stale(*, campaign, user, product=None, slots=None) -> RerenderResult:
+    """Render every stale slot of the campaign again (or only ``product``'s, or only those
+    among ``slots``): one new render per slot whose live asset is stale (or whose only
+    candidates are), through ``campaign_generate``. A slot with a fresh render queued or waiting for review is skipped,
     so a second click before the renders finish queues nothing. Marketers and admins."""
     from campaigns.services import campaign_generate
 
@@ -213,8 +213,10 @@ def campaign_rerender_stale(*, campaign, user, product=None) -> RerenderResult:
         # One click at a time per campaign: the second one sees the first one's jobs.
         campaign = (Campaign.objects.select_for_update(of=("self",))
                     .select_related("workspace", "brand").get(pk=campaign.pk))
+        chosen = None if slots is None else {slot.pk for slot in slots}
         views = [v for v in campaign_slots(campaign)
-                 if product is None or v.slot.product_id == product.pk]
+                 if (product is None or v.slot.product_id == product.pk)
+                 and (chosen is None or v.slot.pk in chosen)]
         stale = [v for v in views if v.stale]
         slots = [v.slot for v in stale if not v.rerender_pending]
         jobs = []

@@ -114,3 +114,6 @@ ADSTUDIO_SCENE_MAX_ASPECT = env.float("ADSTUDIO_SCENE_MAX_ASPECT", default=2.0)
 # Edits of a composed ad change its background layer; the product's cut-out goes to
 # Qwen-Image-Edit-Plus as a second image, so the edited scene fits what stands on it.
 ADSTUDIO_EDIT_PRODUCT_REFERENCE = env.bool("ADSTUDIO_EDIT_PRODUCT_REFERENCE", default=True)
+# The GPU time the campaign form estimates per render or background job (s): set it to what
+# your GPU measured (bench/gpu_render.py); 30 s is the figure docs/benchmarks.md assumes.
+ADSTUDIO_GPU_SECONDS_PER_JOB = env.float("ADSTUDIO_GPU_SECONDS_PER_JOB", default=30.0)

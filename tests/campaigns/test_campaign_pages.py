@@ -272,3 +272,27 @@ def test_edit_page_keeps_the_checked_formats_and_the_chosen_template(client, cat
     assert f'value="{products[0].pk}" id="id_products_0" checked' in page
     assert f'<option value="{special.pk}" selected>' in page
     assert f'"brand": "{brand.pk}"' in page  # the estimate knows the campaign's brand
+
+
+def test_bulk_export_downloads_only_the_selected_slots(client, desk):
+    import io
+    import zipfile
+
+    made = matrix_fill(desk, 1)
+    approver = desk["approver"].user
+    for _slot, first, _second in made:
+        asset_approve(asset=first, user=approver)
+    admin = MembershipFactory(workspace=desk["ws"], role=Role.ADMIN)
+    client.force_login(admin.user)
+    url = _url("campaign-bulk", desk["ws"], campaign_id=desk["campaign"].pk)
+    chosen = made[0][0]
+    link = client.post(url, {"action": "export", "slot": [chosen.pk]})
+    assert link.status_code == 302
+    body = b"".join(client.get(link.url).streaming_content)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        images = [n for n in archive.namelist() if n.endswith((".png", ".jpg"))]
+    assert len(images) == 1 and chosen.format.key in images[0]
+    everything = client.post(url, {"action": "export"})  # nothing selected: the campaign
+    body = b"".join(client.get(everything.url).streaming_content)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert len([n for n in archive.namelist() if n.endswith((".png", ".jpg"))]) == 3

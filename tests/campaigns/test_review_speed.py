@@ -44,6 +44,24 @@ def test_undo_of_an_approval_puts_the_previous_live_asset_back(desk):
     assert audit.data["live_again"] == first.pk
 
 
+def test_undoing_an_approval_tells_the_integrators_who_heard_of_it(desk):
+    import json
+
+    from api.models import WebhookDelivery, WebhookEndpoint
+
+    [(slot, first, _second), *_] = matrix_fill(desk, 1)
+    WebhookEndpoint.objects.create(workspace=first.workspace, url="https://hooks.example.com/",
+                                   secret="s", events=["asset.approved",
+                                                       "asset.approval_undone"])
+    approver = desk["approver"].user
+    event = asset_approve(asset=first, user=approver)
+    asset_review_undo(event=event, user=approver)
+    sent = {d.event: json.loads(d.body)["data"] for d in WebhookDelivery.objects.all()}
+    assert set(sent) == {"asset.approved", "asset.approval_undone"}
+    assert sent["asset.approval_undone"]["asset"] == first.pk
+    assert sent["asset.approval_undone"]["sha256"] == first.sha256
+
+
 def test_undo_of_a_rejection_and_its_guards(desk):
     [(slot, first, second), *_] = matrix_fill(desk, 1)
     approver = desk["approver"].user
