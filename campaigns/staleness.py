@@ -201,8 +201,9 @@ class RerenderResult:
 def campaign_rerender_stale(*, campaign, user, product=None, slots=None) -> RerenderResult:
     """Render every stale slot of the campaign again (or only ``product``'s, or only those
     among ``slots``): one new render per slot whose live asset is stale (or whose only
-    candidates are), through ``campaign_generate``. A slot with a fresh render queued or waiting for review is skipped,
-    so a second click before the renders finish queues nothing. Marketers and admins."""
+    candidates are), through ``campaign_generate``. A slot with a fresh render queued or
+    waiting for review is skipped, so a second click before the renders finish queues
+    nothing. Marketers and admins."""
     from campaigns.services import campaign_generate
 
     membership = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).first()
