@@ -14,11 +14,12 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from rest_framework.throttling import UserRateThrottle
 
-from api.throttling import ApiUserRateThrottle
 from brands.access import can, workspace_view
 from campaigns import design_edits, design_preview, design_relayout
 from campaigns.channel_frames import channel_frames
+from core.addresses import client_address
 from rendering.models import Asset
 
 LAYOUT_LABELS = {
@@ -59,10 +60,16 @@ def asset_page_editor(request, membership, asset) -> dict:
     return context
 
 
-class PreviewThrottle(ApiUserRateThrottle):
+class PreviewThrottle(UserRateThrottle):
     """Previews count per user at the API's rate (ADSTUDIO_API_RATE): the editor debounces."""
 
     scope = "design-preview"
+
+    def get_rate(self):
+        return settings.ADSTUDIO_API_RATE
+
+    def get_ident(self, request):
+        return client_address(request)
 
 
 def _body(request) -> dict:

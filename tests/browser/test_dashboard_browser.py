@@ -1,5 +1,7 @@
 """The dashboard in a real browser: Debian's headless Chromium driven by Playwright."""
 
+from urllib.parse import urlparse
+
 import pytest
 
 from brands.models import Role
@@ -69,5 +71,6 @@ def test_marketer_logs_in_previews_a_prompt_generates_and_sees_assets(
     page.wait_for_selector("#recipe table")
     recipe = page.locator("#recipe table").inner_text()
     assert "Trail Tent by Northwind" in recipe
-    asset = Asset.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
+    path = urlparse(page.url).path  # the link keeps ?next= back to the campaign
+    asset = Asset.objects.get(pk=int(path.rstrip("/").rsplit("/", 1)[1]))
     assert f"{asset.recipe['seed']} · 2 · 4.0" in recipe  # seed · steps · true CFG

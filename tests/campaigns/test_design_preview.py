@@ -31,7 +31,8 @@ def commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-scene_shop = scene_ads.scene_shop  # painted scenes (the tiny model), five formats
+scene_shop = scene_ads.scene_shop  # painted scenes (the tiny model)
+scene_formats = scene_ads.scene_formats
 
 
 @pytest.fixture
@@ -209,6 +210,7 @@ def test_a_story_gets_its_safe_zones_and_print_its_trim_inside_the_bleed(db):
     assert banner.ids == ["display"] and banner.placement == "top"
 
 
+@pytest.mark.parametrize("scene_formats", [["responsive-landscape", "gdn-medium-rectangle"]])
 def test_a_scene_ad_keeps_its_painted_scene_when_laid_out_again(scene_shop, commit):
     campaign, _ = scene_shop
     with commit():

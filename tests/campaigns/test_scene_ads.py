@@ -44,8 +44,17 @@ def commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+# Most tests need one cut format and one outpainted one (the 728x90 strip with its product).
+SMALL = ["gdn-medium-rectangle", "gdn-leaderboard"]
+
+
 @pytest.fixture
-def scene_shop(catalog, commit, tiny_model):
+def scene_formats():
+    return SMALL
+
+
+@pytest.fixture
+def scene_shop(catalog, commit, tiny_model, scene_formats):
     """One product with the coffee photo, in four formats, with a scene template."""
     workspace, brand, products, _ = catalog
     product = products[0]
@@ -58,7 +67,7 @@ def scene_shop(catalog, commit, tiny_model):
                           uploaded=SimpleUploadedFile("coffee.jpg", photo))
     brand_logo_add(brand=brand, user=None, name="Mark",
                    uploaded=SimpleUploadedFile("mark.png", _logo()))
-    formats = list(Format.objects.filter(workspace=None, key__in=FORMATS))
+    formats = list(Format.objects.filter(workspace=None, key__in=scene_formats))
     # One template per kind of format, with the same scene: they share one master.
     templates = [prompt_template_save(
         user=None, workspace=workspace, name=f"Cafe scene ({kind})", kind=kind,
@@ -80,6 +89,7 @@ def _pixels(name: str) -> np.ndarray:
         return np.asarray(Image.open(handle).convert("RGB")).astype(int)
 
 
+@pytest.mark.parametrize("scene_formats", [FORMATS])
 def test_one_master_per_product_and_every_format_cut_from_it(scene_shop, commit):
     campaign, product = scene_shop
     with commit():
@@ -118,6 +128,7 @@ def test_one_master_per_product_and_every_format_cut_from_it(scene_shop, commit)
             assert checks[CheckKind.PRODUCT].status == "pass", checks[CheckKind.PRODUCT].reason
 
 
+@pytest.mark.parametrize("scene_formats", [["gdn-medium-rectangle", "responsive-landscape"]])
 def test_a_cropped_format_shows_the_masters_own_pixels(scene_shop, commit):
     """Master and derived format share one background: outside the layers above it, the
     300x250 is the master's crop, scaled, pixel for pixel (the overlap test)."""
@@ -220,6 +231,7 @@ def test_F17_a_failed_scene_fails_the_compositions_waiting_for_it_with_the_reaso
     assert not Asset.objects.filter(slot__campaign=campaign).exists()
 
 
+@pytest.mark.parametrize("scene_formats", [["responsive-landscape", "gdn-leaderboard"]])
 def test_an_edit_by_instruction_changes_the_scene_and_keeps_the_layers_exact(
         scene_shop, commit, tiny_edit_model):
     """Qwen-Image-Edit(-Plus) edits the background layer (with the cut-out as its reference
@@ -365,7 +377,7 @@ def test_F6_a_scene_whose_attempt_was_superseded_stores_nothing(scene_shop, sett
 
 
 def test_a_plain_template_paints_one_picture_with_qwen_image_and_puts_the_product_on_top(
-        scene_shop, commit):
+        scene_shop, commit, scene_formats):
     campaign, product = scene_shop
     for template in campaign.templates.all():
         template.background = "plain"
@@ -380,7 +392,7 @@ def test_a_plain_template_paints_one_picture_with_qwen_image_and_puts_the_produc
     layer = BackgroundLayer.objects.get(recipe_sha256=backgrounds[0].recipe["scene_sha256"])
     assert layer.recipe["pipeline"] == "QwenImagePipeline"
     assets = _latest(campaign)
-    assert set(assets) == set(FORMATS)
+    assert set(assets) == set(scene_formats)
     photo = product.photos.get()
     for asset in assets.values():
         assert asset.recipe["scene"]["derive"] == "plain"
