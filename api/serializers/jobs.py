@@ -15,9 +15,9 @@ class RenderJobSerializer(serializers.ModelSerializer):
         help_text="About how many jobs are claimed before this one (queued jobs only)")
     progress = serializers.SerializerMethodField(help_text="Denoising steps done / total")
     waits_for = serializers.PrimaryKeyRelatedField(
-        read_only=True, allow_null=True, help_text="The job whose output this one needs first (a composition "
-                                  "waits for its painted scene); it runs once that succeeds "
-                                  "and fails if that fails")
+        read_only=True, allow_null=True,
+        help_text="The job whose output this one needs first (a composition waits for its "
+                  "painted scene); it runs once that succeeds and fails if that fails")
 
     class Meta:
         model = RenderJob
