@@ -34,12 +34,12 @@ def _problem(recipe) -> str | None:
     return None
 
 
-def _scene(claim, recipe: dict, design: dict, inputs: dict) -> dict | None:
+def _scene(claim, recipe: dict, design: dict, inputs: dict, *, workspace_id: int
+           ) -> dict | None:
     """The scene this composition is cut from (its file joins ``inputs``) and the cut; None
     when it cannot be had (the job is failed with the reason)."""
     key = recipe["background"].get("layer")
-    job = RenderJob.objects.filter(pk=claim.job_id).values_list("workspace_id", flat=True)
-    layer = BackgroundLayer.objects.filter(workspace_id=job[0], recipe_sha256=key).first()
+    layer = BackgroundLayer.objects.filter(workspace_id=workspace_id, recipe_sha256=key).first()
     if layer is None:
         job_fail(claim, "This composition cannot run: the scene it is cut from was never "
                         "painted or is gone. Generate the slot again.")
@@ -69,9 +69,9 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
     if not claims:
         return None
     [claim] = claims
-    row = RenderJob.objects.filter(pk=claim.job_id).values_list("recipe", "source_asset_id"
-                                                                 ).first()
-    recipe, source_id = row if row else (None, None)
+    row = RenderJob.objects.filter(pk=claim.job_id).values_list(
+        "recipe", "source_asset_id", "workspace_id").first()
+    recipe, source_id, workspace_id = row if row else (None, None, None)
     parent = Asset.objects.filter(pk=source_id).first() if source_id else None
     problem = _problem(recipe)
     if problem is None and source_id and parent is None:
@@ -85,7 +85,7 @@ def compose_next(*, worker: str = "in-process") -> Asset | None:
         design = recipe_design(recipe)
         scene = None
         if recipe["background"].get("type") == "scene" and not recipe.get("design"):
-            scene = _scene(claim, recipe, design, inputs)
+            scene = _scene(claim, recipe, design, inputs, workspace_id=workspace_id)
             if scene is None:
                 return None
             design = recipe_design(recipe, background=scene["source"])

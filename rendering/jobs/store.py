@@ -32,6 +32,22 @@ def thumbnail_webp(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def _job_to_store(claim, doing: str):
+    """The claimed job's row, or None when its output must be dropped: the row is gone (its
+    campaign or product was deleted meanwhile) or a cancel was asked (settled here)."""
+    from rendering.jobs.states import job_settle_cancelled
+
+    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").filter(
+        pk=claim.job_id).first()
+    if job is None:
+        logger.info("job %s was deleted while %s; discarding its output", claim.job_id, doing)
+        return None
+    if job.cancel_requested:
+        job_settle_cancelled(claim)
+        return None
+    return job
+
+
 def store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
                 parent: Asset | None = None, design: dict | None = None):
     """Write the files, then the row, as the claim's attempt. No row without its files, no
@@ -39,13 +55,8 @@ def store_asset(claim, image: Image.Image, recipe: dict, *, gpu_seconds: float,
     ``design`` and the design's hash."""
     from rendering.jobs.states import job_requeue_after_fault, job_settle_cancelled, job_succeed
 
-    job = RenderJob.objects.only("id", "workspace_id", "slot_id", "cancel_requested").filter(
-        pk=claim.job_id).first()
-    if job is None:  # its campaign or product was deleted while it rendered
-        logger.info("job %s was deleted while rendering; discarding its output", claim.job_id)
-        return None
-    if job.cancel_requested:
-        job_settle_cancelled(claim)
+    job = _job_to_store(claim, "rendering")
+    if job is None:
         return None
     base = f"ws/{job.workspace_id}/assets/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
     saved: list[str] = []
@@ -98,13 +109,8 @@ def store_background(claim, image: Image.Image, recipe: dict, *, gpu_seconds: fl
     from rendering.jobs.enqueue import jobs_publish
     from rendering.jobs.states import job_requeue_after_fault, job_settle_cancelled, job_succeed
 
-    job = RenderJob.objects.only("id", "workspace_id", "cancel_requested").filter(
-        pk=claim.job_id).first()
+    job = _job_to_store(claim, "painting")
     if job is None:
-        logger.info("job %s was deleted while painting; discarding its output", claim.job_id)
-        return None
-    if job.cancel_requested:
-        job_settle_cancelled(claim)
         return None
     base = f"ws/{job.workspace_id}/backgrounds/{job.pk}/{claim.attempt}/{uuid.uuid4().hex}"
     saved: list[str] = []
